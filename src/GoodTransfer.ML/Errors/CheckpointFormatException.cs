@@ -10,10 +10,10 @@ namespace GoodTransfer.ML;
 /// <remarks>
 /// Every refusal of a checkpoint by GoodTransfer.ML is this type or one of its subclasses,
 /// never a lower-level exception such as <see cref="IndexOutOfRangeException"/> or
-/// <see cref="OutOfMemoryException"/>. It derives from <see cref="InvalidDataException"/>, so
-/// code that already handles bad file data handles it too.
+/// <see cref="OutOfMemoryException"/>. It derives from <see cref="IOException"/>, so code that
+/// already handles a file that cannot be read handles it too.
 /// </remarks>
-public class CheckpointFormatException : InvalidDataException
+public class CheckpointFormatException : IOException
 {
     /// <summary>Creates an exception with a message only.</summary>
     public CheckpointFormatException()

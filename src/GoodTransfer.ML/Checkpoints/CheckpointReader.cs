@@ -1,0 +1,172 @@
+using System.Text;
+
+namespace GoodTransfer.ML.Checkpoints;
+
+/// <summary>
+/// Reads a PyTorch checkpoint file (zip format, or the legacy format of PyTorch before 1.6) into a
+/// normalised <see cref="StateDict"/>, without Python and without running anything the file names.
+/// </summary>
+/// <remarks>
+/// This is the reader's boundary: whatever goes wrong inside (a truncated file, an impossible
+/// index, an overflow) leaves it as a <see cref="CheckpointFormatException"/> naming the file.
+/// A file that does not exist or cannot be opened keeps its ordinary <see cref="IOException"/>.
+/// </remarks>
+internal static class CheckpointReader
+{
+    private static readonly byte[] ZipMagic = [0x50, 0x4b, 0x03, 0x04];
+    private static readonly byte[] EmptyZipMagic = [0x50, 0x4b, 0x05, 0x06];
+
+    public static StateDict Read(string path)
+    {
+        using var source = new CheckpointSource(path);
+        try
+        {
+            return ReadFrom(source);
+        }
+        catch (CheckpointFormatException)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is EndOfStreamException or OverflowException or ArgumentException or IndexOutOfRangeException
+            or InvalidCastException or InvalidOperationException or NotSupportedException or OutOfMemoryException or DecoderFallbackException
+            or FormatException or KeyNotFoundException)
+        {
+            throw new CheckpointFormatException(path, $"the file is corrupted ({e.GetType().Name}: {e.Message})", innerException: e);
+        }
+    }
+
+    private static StateDict ReadFrom(CheckpointSource source)
+    {
+        var head = source.ReadBytes(0, (int)Math.Min(source.Length, 512), "file header");
+        if (head.Length == 0)
+        {
+            throw source.Error("the file is empty");
+        }
+
+        if (head.AsSpan().StartsWith(ZipMagic) || head.AsSpan().StartsWith(EmptyZipMagic))
+        {
+            return ReadZip(source);
+        }
+
+        if (head.Length >= 262 && Encoding.ASCII.GetString(head, 257, 5) == "ustar")
+        {
+            throw source.Error("this is PyTorch's old tar checkpoint format (before PyTorch 0.4), which is not supported; load it in PyTorch and save it again with torch.save(model.state_dict(), path)");
+        }
+
+        if (head[0] == 0x80)
+        {
+            return LegacyCheckpoint.Read(source);
+        }
+
+        throw source.Error(DescribeUnknownHeader(head), "file header", 0);
+    }
+
+    private static string DescribeUnknownHeader(byte[] head)
+    {
+        var text = Encoding.ASCII.GetString(head, 0, Math.Min(head.Length, 64)).TrimStart().ToUpperInvariant();
+        if (text.StartsWith("<!DOCTYPE HTML", StringComparison.Ordinal) || text.StartsWith("<HTML", StringComparison.Ordinal) || text.StartsWith("<?XML", StringComparison.Ordinal))
+        {
+            return "this is an HTML or XML page (an error or login page served in place of the file?), not a PyTorch checkpoint";
+        }
+
+        var hex = Convert.ToHexString(head, 0, Math.Min(head.Length, 8));
+        return $"not a PyTorch checkpoint: it starts with bytes {hex}, neither a zip archive nor a pickle";
+    }
+
+    private static StateDict ReadZip(CheckpointSource source)
+    {
+        var zip = ZipContainer.Open(source);
+        var pickleEntry = zip.Find("data.pkl")
+            ?? throw source.Error($"the zip archive has no '{zip.Root}data.pkl' entry, so it is not a PyTorch checkpoint");
+        if (pickleEntry.Size > ReaderLimits.MaxPickleBytes)
+        {
+            throw source.Error($"data.pkl is {pickleEntry.Size} bytes (at most {ReaderLimits.MaxPickleBytes})", pickleEntry.Name);
+        }
+
+        var bigEndian = ReadByteOrder(source, zip);
+        var pickleStart = ZipContainer.DataOffset(source, pickleEntry);
+        var input = new PickleInput(source, pickleStart, pickleStart + pickleEntry.Size, pickleEntry.Name);
+        var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
+        var root = new SafeUnpickler(input, (pid, at) => ZipStorage(pid, at, storages)).Load();
+
+        var located = StateDictLocator.Locate(root, source.Path);
+        var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
+        var tensors = new List<Tensor>(located.Kept.Count);
+        foreach (var kept in located.Kept)
+        {
+            var key = kept.Tensor.Storage.Key;
+            if (!spans.TryGetValue(key, out var span))
+            {
+                var entry = zip.Find("data/" + key)
+                    ?? throw source.Error($"storage '{key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{key}' in the archive");
+                span = new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
+                spans.Add(key, span);
+            }
+
+            tensors.Add(TensorMaterializer.Read(source, kept, span, bigEndian));
+        }
+
+        return new StateDict(source.Path, CheckpointContainer.Zip, located.Layout, tensors, located.Ignored);
+    }
+
+    private static bool ReadByteOrder(CheckpointSource source, ZipContainer zip)
+    {
+        var entry = zip.Find("byteorder");
+        if (entry is null)
+        {
+            return false;
+        }
+
+        if (entry.Size > 16)
+        {
+            throw source.Error("the byteorder record is too long", entry.Name);
+        }
+
+        var text = Encoding.ASCII.GetString(source.ReadBytes(ZipContainer.DataOffset(source, entry), (int)entry.Size, entry.Name)).Trim();
+        return text switch
+        {
+            "little" => false,
+            "big" => true,
+            _ => throw source.Error($"unknown byte order '{text}'", entry.Name),
+        };
+    }
+
+    /// <summary>Zip format persistent id: <c>('storage', storage_type, key, location, numel)</c>.</summary>
+    private static StorageRef ZipStorage(PyTuple pid, PickleInput input, Dictionary<string, StorageRef> storages)
+    {
+        if (pid.Count != 5 || pid[0] is not "storage")
+        {
+            throw input.Error($"unsupported persistent id (a {pid.Count}-tuple starting with {PickleCalls.Describe(pid.Count > 0 ? pid[0] : PyNone.Instance)}); only storages are allowed");
+        }
+
+        var dtype = StorageTypeOf(pid[1], input);
+        if (pid[2] is not string key || pid[4] is not long count || count < 0)
+        {
+            throw input.Error("a storage persistent id has a malformed key or element count");
+        }
+
+        return Intern(storages, new StorageRef(key, dtype, count, 0, count), input);
+    }
+
+    internal static StorageDType StorageTypeOf(object value, PickleInput input) =>
+        value is PyGlobal global && PickleAllowlist.TryStorageDType(global, out var dtype)
+            ? dtype
+            : throw input.Error($"a storage has type {PickleCalls.Describe(value)}, not a torch storage type");
+
+    /// <summary>One storage may be named many times (tensors sharing it); every mention must agree.</summary>
+    internal static StorageRef Intern(Dictionary<string, StorageRef> storages, StorageRef storage, PickleInput input)
+    {
+        if (!storages.TryGetValue(storage.Key, out var known))
+        {
+            storages.Add(storage.Key, storage);
+            return storage;
+        }
+
+        if (known.DType != storage.DType || known.ElementCount != storage.ElementCount)
+        {
+            throw input.Error($"storage '{storage.Key}' is declared twice with different types or sizes");
+        }
+
+        return storage;
+    }
+}

@@ -99,6 +99,12 @@ internal static class CheckpointReader
             {
                 var entry = zip.Find("data/" + key)
                     ?? throw source.Error($"storage '{key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{key}' in the archive");
+                var storage = kept.Tensor.Storage;
+                if (storage.ElementCount > entry.Size / storage.ElementSize || storage.ElementCount * storage.ElementSize != entry.Size)
+                {
+                    throw source.Error($"storage '{key}' is declared as {storage.ElementCount} elements of {storage.ElementSize} bytes but its entry holds {entry.Size} bytes", entry.Name);
+                }
+
                 span = new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
                 spans.Add(key, span);
             }

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GoodTransfer.ML;
+
+// Conversion benchmark: a full-size ResNet-50 checkpoint to ONNX, timed and measured in fresh
+// processes, against PyTorch's own torch.load + torch.onnx.export on the same file in the same run.
+//
+//   dotnet run -c Release --project bench/GoodTransfer.ML.Benchmarks [-- --runs 5 --checkpoint r50.pth]
+//
+// With no checkpoint, one is made with Debian's python3-torch (bench/pytorch/make_resnet50_checkpoint.py).
+
+if (args.Length > 0 && args[0] == "--convert-once")
+{
+    // Child mode: one conversion in a fresh process; prints seconds and this process's peak RSS.
+    var clock = Stopwatch.StartNew();
+    Backbone.FromFile(args[1]).ExportOnnx(args[2]);
+    var seconds = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(JsonSerializer.Serialize(new { seconds, peak_rss_mb = PeakRssMegabytes() }));
+    return 0;
+}
+
+var runs = IntOption("--runs", 5);
+var work = Directory.CreateTempSubdirectory("goodtransfer-bench-");
+var repo = FindRepositoryRoot();
+var python = Environment.GetEnvironmentVariable("GOODTRANSFER_PYTHON") ?? "/usr/bin/python3";
+var checkpoint = StringOption("--checkpoint") ?? Path.Combine(work.FullName, "resnet50.pth");
+if (!File.Exists(checkpoint))
+{
+    Console.WriteLine("Making a full-size ResNet-50 checkpoint with PyTorch...");
+    Run(python, Path.Combine(repo, "bench/pytorch/make_resnet50_checkpoint.py"), checkpoint);
+}
+
+var fileMb = new FileInfo(checkpoint).Length / 1e6;
+var onnx = Path.Combine(work.FullName, "resnet50.onnx");
+var self = Environment.ProcessPath!;
+// Started through the apphost, run it again; started as 'dotnet x.dll', pass the dll.
+string[] selfArgs = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(Program).Assembly.Location] : [];
+
+var ours = new List<(double Seconds, double PeakMb)>();
+for (var i = 0; i < runs; i++)
+{
+    var result = JsonDocument.Parse(Run(self, [.. selfArgs, "--convert-once", checkpoint, onnx]).Trim().Split('\n')[^1]).RootElement;
+    ours.Add((result.GetProperty("seconds").GetDouble(), result.GetProperty("peak_rss_mb").GetDouble()));
+}
+
+// In-process: the cost once the runtime is warm (what a long-running service pays).
+Backbone.FromFile(checkpoint).ExportOnnx(onnx);
+var warm = new List<double>();
+for (var i = 0; i < runs; i++)
+{
+    var clock = Stopwatch.StartNew();
+    Backbone.FromFile(checkpoint).ExportOnnx(onnx);
+    warm.Add(clock.Elapsed.TotalSeconds);
+}
+
+var torch = new List<(double Seconds, double PeakMb)>();
+for (var i = 0; i < Math.Min(runs, 3); i++)
+{
+    var result = JsonDocument.Parse(Run(python, Path.Combine(repo, "bench/pytorch/baseline.py"), checkpoint, Path.Combine(work.FullName, "torch.onnx")).Trim().Split('\n')[^1]).RootElement;
+    torch.Add((result.GetProperty("total_s").GetDouble(), result.GetProperty("peak_rss_mb").GetDouble()));
+}
+
+var ourTime = Median(ours.Select(r => r.Seconds));
+var ourPeak = Median(ours.Select(r => r.PeakMb));
+var warmTime = Median(warm);
+var torchTime = Median(torch.Select(r => r.Seconds));
+var torchPeak = Median(torch.Select(r => r.PeakMb));
+var cpu = File.Exists("/proc/cpuinfo")
+    ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
+    : null;
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Machine: {cpu ?? "unknown CPU"}, {Environment.ProcessorCount} cores, .NET {Environment.Version}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Checkpoint: full-size ResNet-50, {fileMb:F1} MB; medians of {runs} runs (PyTorch: {torch.Count})"));
+Console.WriteLine();
+Console.WriteLine("| conversion to ONNX | seconds | peak memory (MB) | peak / file size |");
+Console.WriteLine("|---|---|---|---|");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| GoodTransfer.ML, fresh process (JIT included) | {ourTime:F2} | {ourPeak:F0} | {ourPeak / fileMb:F2}x |"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| GoodTransfer.ML, warm process | {warmTime:F2} | | |"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| PyTorch 1.13 torch.load + torch.onnx.export | {torchTime:F2} | {torchPeak:F0} | {torchPeak / fileMb:F2}x |"));
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Speed-up over PyTorch: {torchTime / ourTime:F1}x (fresh process), {torchTime / warmTime:F1}x (warm)."));
+work.Delete(recursive: true);
+return 0;
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static double PeakRssMegabytes()
+{
+    // VmHWM: the resident set's high-water mark, the figure that matters for a 2-core, shared machine.
+    var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+    var kibibytes = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    return kibibytes * 1024 / 1e6;
+}
+
+string Run(string file, params string[] arguments)
+{
+    var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var argument in arguments)
+    {
+        start.ArgumentList.Add(argument);
+    }
+
+    using var process = Process.Start(start)!;
+    var error = process.StandardError.ReadToEndAsync();
+    var output = process.StandardOutput.ReadToEnd();
+    process.WaitForExit();
+    if (process.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
+    }
+
+    return output;
+}
+
+int IntOption(string name, int fallback) =>
+    StringOption(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+string? StringOption(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
+
+static string FindRepositoryRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "GoodTransfer.ML.sln")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    return Directory.GetCurrentDirectory();
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs GoodTransfer.ML's test suite on a fresh Debian/Ubuntu machine with the .NET 10 SDK.
+# Installs the test oracle (real PyTorch, torchvision and ONNX from Debian) when it is missing,
+# runs every test, and ends with the totals on a line of their own: "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if ! /usr/bin/python3 -c "import torch, torchvision, onnx" >/dev/null 2>&1; then
+  echo "Installing the PyTorch oracle (python3-torch python3-torchvision python3-onnx) from Debian..."
+  sudo_cmd=""
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends \
+    python3-torch python3-torchvision python3-onnx
+fi
+
+results=TestResults
+rm -rf "$results"
+status=0
+dotnet test GoodTransfer.ML.sln -c Release --logger "trx" --logger "console;verbosity=normal" \
+  --results-directory "$results" "$@" || status=$?
+
+passed=0; failed=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+exit "$status"

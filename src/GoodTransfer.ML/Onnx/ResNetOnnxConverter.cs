@@ -1,0 +1,48 @@
+using GoodTransfer.ML.Checkpoints;
+
+namespace GoodTransfer.ML.Onnx;
+
+/// <summary>What <see cref="ResNetOnnxConverter.Convert"/> wrote.</summary>
+/// <param name="Architecture">The ResNet inferred from the state dict.</param>
+/// <param name="FeatureLayer">The stage the features come from.</param>
+/// <param name="FeatureSize">The length of the <c>features</c> output per image.</param>
+/// <param name="OnnxPath">The full path of the ONNX file.</param>
+internal sealed record ConversionResult(ResNetArchitecture Architecture, FeatureLayer FeatureLayer, int FeatureSize, string OnnxPath);
+
+/// <summary>
+/// Converts the state dict of a torchvision ResNet into an ONNX featurizer (see
+/// <see cref="ResNetGraphBuilder"/> for the graph's contract): infer and check the architecture,
+/// fold the BatchNorms, build the graph, write it atomically.
+/// </summary>
+internal static class ResNetOnnxConverter
+{
+    /// <summary>Converts a state dict into an ONNX file.</summary>
+    /// <param name="stateDict">
+    /// The backbone's state dict. It is consumed: its convolution weights are overwritten with the folded
+    /// ones, so read the checkpoint again to convert it again (for another layer, say).
+    /// </param>
+    /// <param name="onnxPath">Where to write the model; an existing file is replaced only once the new one is complete.</param>
+    /// <param name="layer">Which stage's pooled output the model computes.</param>
+    /// <param name="metadata">Extra <c>metadata_props</c> entries, e.g. the backbone name and the checkpoint's SHA-256.</param>
+    /// <returns>The architecture, the feature size and the path written.</returns>
+    /// <exception cref="CheckpointMismatchException">The state dict is not a complete torchvision ResNet; nothing was changed or written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="layer"/> is not a defined value.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentException.ThrowIfNullOrEmpty(onnxPath);
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (!Enum.IsDefined(layer))
+        {
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, "Unknown feature layer.");
+        }
+
+        var architecture = ResNetArchitecture.Infer(stateDict);
+        var folded = BatchNormFolding.FoldAll(architecture, stateDict);
+        var model = ResNetGraphBuilder.Build(architecture, folded, layer, metadata);
+        var fullPath = Path.GetFullPath(onnxPath);
+        OnnxModelWriter.Write(model, fullPath);
+        return new ConversionResult(architecture, layer, architecture.FeatureSize(layer), fullPath);
+    }
+}

@@ -245,6 +245,14 @@ internal sealed class SafeUnpickler
                         break;
                     }
 
+                case 0x69: // INST: instantiates module.name; the name is checked like any global, then refused
+                    {
+                        var module = Encoding.UTF8.GetString(input.ReadLine());
+                        var name = Encoding.UTF8.GetString(input.ReadLine());
+                        var global = PickleAllowlist.Resolve(module, name, input, opcodeOffset);
+                        throw input.Error($"INST of '{global}' is not allowed");
+                    }
+
                 case 0x52: // REDUCE
                     {
                         var args = Pop();

@@ -11,7 +11,7 @@ namespace GoodTransfer.ML.Tests.Checkpoints;
 /// </summary>
 public sealed class CheckpointFuzzTests(ITestOutputHelper output)
 {
-    private const int CasesPerSeedFile = 1000;
+    private const int CasesPerSeedFile = 2500;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
 
     public static TheoryData<string> SeedFiles => new(
@@ -23,7 +23,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(SeedFiles))]
-    public void Mutated_checkpoints_only_ever_throw_CheckpointFormatException(string seedFile)
+    public async Task Mutated_checkpoints_only_ever_throw_CheckpointFormatException(string seedFile)
     {
         var original = File.ReadAllBytes(FixtureManifest.PathOf(seedFile));
         var random = new Random(20210427 ^ seedFile.Length);
@@ -37,19 +37,20 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
                 var (mutant, description) = Mutate(original, random);
                 File.WriteAllBytes(path, mutant);
                 var run = Task.Run(() => ReadAndInfer(path));
-                if (!run.Wait(CaseTimeout))
+                if (await Task.WhenAny(run, Task.Delay(CaseTimeout)) != run)
                 {
                     var kept = KeepForReproduction(mutant, seedFile, i);
                     Assert.Fail($"case {i} ({description}) did not finish within {CaseTimeout}; input kept at {kept}");
                 }
 
-                if (run.Result is { } escaped and not CheckpointFormatException)
+                var outcome = await run;
+                if (outcome is { } escaped and not CheckpointFormatException)
                 {
                     var kept = KeepForReproduction(mutant, seedFile, i);
                     Assert.Fail($"case {i} ({description}) threw {escaped.GetType().Name}: {escaped.Message}; input kept at {kept}\n{escaped}");
                 }
 
-                if (run.Result is CheckpointFormatException refusal)
+                if (outcome is CheckpointFormatException refusal)
                 {
                     Assert.Contains(path, refusal.Message, StringComparison.Ordinal);
                     refused++;
@@ -141,7 +142,7 @@ public sealed class CheckpointFuzzTests(ITestOutputHelper output)
                     var value = random.Next(4) switch
                     {
                         0 => uint.MaxValue,
-                        1 => int.MaxValue,
+                        1 => (uint)int.MaxValue,
                         2 => 0u,
                         _ => (uint)random.Next(),
                     };

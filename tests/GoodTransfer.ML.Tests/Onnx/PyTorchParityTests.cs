@@ -50,18 +50,18 @@ public sealed class PyTorchParityTests
     public void Full_size_ResNet50_MoCo_checkpoint_matches_PyTorch()
     {
         using var work = new TemporaryFile("unused");
-        var made = PythonOracle.Run(TimeSpan.FromMinutes(5), PythonOracle.FixtureScript("make_resnet50_reference.py"), work.Directory);
+        var made = PythonOracle.Run(TimeSpan.FromMinutes(5), PythonOracle.FixtureScript("make_resnet50_reference.py"), work.Folder);
         using var paths = JsonDocument.Parse(made.Trim().Split('\n')[^1]);
-        var onnxPath = Path.Combine(work.Directory, "resnet50.onnx");
+        var onnxPath = Path.Combine(work.Folder, "resnet50.onnx");
 
-        var export = Backbone.FromFile(Path.Combine(work.Directory, "resnet50_moco.pth")).ExportOnnx(onnxPath);
+        var export = Backbone.FromFile(Path.Combine(work.Folder, "resnet50_moco.pth")).ExportOnnx(onnxPath);
 
         Assert.Equal("resnet50", export.Architecture);
         Assert.Equal(2048, export.FeatureSize);
-        var input = File.ReadAllBytes(Path.Combine(work.Directory, "inputs.u8")).Select(b => b / 255f).ToArray();
+        var input = File.ReadAllBytes(Path.Combine(work.Folder, "inputs.u8")).Select(b => b / 255f).ToArray();
         var batch = input.Length / (3 * 224 * 224);
         var actual = OnnxScorer.Run(onnxPath, input, batch);
-        var referenceBytes = File.ReadAllBytes(Path.Combine(work.Directory, "resnet50.layer4.f32"));
+        var referenceBytes = File.ReadAllBytes(Path.Combine(work.Folder, "resnet50.layer4.f32"));
         var reference = new float[referenceBytes.Length / 4];
         Buffer.BlockCopy(referenceBytes, 0, reference, 0, referenceBytes.Length);
         Similarity.AssertClose(actual, reference, batch, MinCosine, RelativeTolerance, "full-size ResNet-50");

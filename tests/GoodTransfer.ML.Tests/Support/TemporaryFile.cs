@@ -18,7 +18,7 @@ public sealed class TemporaryFile : IDisposable
 
     public string Path { get; }
 
-    public string Directory => directory.FullName;
+    public string Folder => directory.FullName;
 
     public void Dispose() => directory.Delete(recursive: true);
 }

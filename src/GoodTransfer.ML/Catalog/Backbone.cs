@@ -63,8 +63,21 @@ public sealed class Backbone
     public OnnxExport ExportOnnx(string onnxPath, FeatureLayer featureLayer = FeatureLayer.Layer4)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
-        var sha256 = HashFile(CheckpointPath);
-        var stateDict = CheckpointReader.Read(CheckpointPath);
+        // Hash on the second core while the first reads the weights: the file is in the page cache
+        // after either pass, so the two overlap instead of adding up.
+        var hashing = Task.Run(() => HashFile(CheckpointPath));
+        StateDict stateDict;
+        try
+        {
+            stateDict = CheckpointReader.Read(CheckpointPath);
+        }
+        finally
+        {
+            // Never leave the hash running, whatever the reader threw; WaitAny does not rethrow its fault.
+            Task.WaitAny(hashing);
+        }
+
+        var sha256 = hashing.GetAwaiter().GetResult();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["goodtransfer.backbone"] = Name,

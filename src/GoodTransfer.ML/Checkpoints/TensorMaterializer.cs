@@ -35,7 +35,8 @@ internal static class TensorMaterializer
         }
 
         var shape = view.Size.Select(d => (int)d).ToArray();
-        var data = new float[count];
+        // Every element is written below; skipping the zeroing saves a pass over 100 MB for a ResNet-50.
+        var data = GC.AllocateUninitializedArray<float>((int)count);
         if (count == 0)
         {
             return new Tensor(located.Name, shape, data);

@@ -19,7 +19,7 @@ var onnxPath = positional.Length > 1 ? positional[1] : Path.ChangeExtension(Path
 try
 {
     var clock = Stopwatch.StartNew();
-    var export = Backbone.FromFile(checkpoint).ExportOnnx(onnxPath, layer);
+    var export = Backbone.FromFile(checkpoint).ExportOnnx(onnxPath, new GoodTransferOptions { FeatureLayer = layer });
     var convertSeconds = clock.Elapsed.TotalSeconds;
 
     Console.WriteLine($"Checkpoint:   {checkpoint}");

@@ -1,26 +1,73 @@
 using System.Security.Cryptography;
+using GoodTransfer.ML.Acquisition;
 using GoodTransfer.ML.Checkpoints;
 using GoodTransfer.ML.Onnx;
 
 namespace GoodTransfer.ML;
 
 /// <summary>
-/// A pretrained ResNet backbone: where its PyTorch checkpoint is, and how to turn it into an ONNX
-/// featurizer. <see cref="FromFile"/> makes one for a checkpoint on disk.
+/// A pretrained ResNet backbone: one of the paper's 24 published checkpoints (<see cref="All"/>,
+/// <see cref="MocoV2ImageNet"/> ...), or a local checkpoint (<see cref="FromFile"/>), with where its
+/// weights come from, how it was pretrained and the preprocessing it expects.
 /// </summary>
-public sealed class Backbone
+public sealed partial class Backbone
 {
-    private Backbone(string name, string checkpointPath)
+    private Backbone(
+        string name,
+        string fileName,
+        Uri? url,
+        string? checkpointPath,
+        PretrainingMethod? method,
+        PretrainingData? data,
+        Augmentations? augmentations,
+        IReadOnlyList<int> paperTables,
+        string? architecture,
+        int? featureSize)
     {
         Name = name;
+        FileName = fileName;
+        Url = url;
         CheckpointPath = checkpointPath;
+        Method = method;
+        Data = data;
+        Augmentations = augmentations;
+        PaperTables = paperTables;
+        Architecture = architecture;
+        FeatureSize = featureSize;
     }
 
-    /// <summary>A short name for the backbone; for a local file, the file name without its extension.</summary>
+    /// <summary>The backbone's name: the catalog member's name (<c>MocoV2ImageNet</c>), or a local file's name without extension.</summary>
     public string Name { get; }
 
-    /// <summary>The full path of the local checkpoint file.</summary>
-    public string CheckpointPath { get; }
+    /// <summary>The checkpoint's file name, e.g. <c>moco_v2_imagenet.pth</c>; a mirror serves the same name.</summary>
+    public string FileName { get; }
+
+    /// <summary>Where the paper's authors publish the checkpoint; <see langword="null"/> for a local file.</summary>
+    public Uri? Url { get; }
+
+    /// <summary>The local checkpoint file for <see cref="FromFile"/>; <see langword="null"/> for catalog entries, which are downloaded into the cache.</summary>
+    public string? CheckpointPath { get; }
+
+    /// <summary>How the backbone was pretrained; <see langword="null"/> for a local file.</summary>
+    public PretrainingMethod? Method { get; }
+
+    /// <summary>What the backbone was pretrained on; <see langword="null"/> for a local file.</summary>
+    public PretrainingData? Data { get; }
+
+    /// <summary>The pretraining augmentations where the paper's page states them (Table 1); otherwise <see langword="null"/>.</summary>
+    public Augmentations? Augmentations { get; }
+
+    /// <summary>The tables of the paper that report this backbone; empty for a local file.</summary>
+    public IReadOnlyList<int> PaperTables { get; }
+
+    /// <summary>The torchvision architecture, <c>resnet50</c> for every published backbone; <see langword="null"/> for a local file until it is read.</summary>
+    public string? Architecture { get; }
+
+    /// <summary>The length of the last stage's pooled features (2048 for ResNet-50); <see langword="null"/> for a local file until it is read.</summary>
+    public int? FeatureSize { get; }
+
+    /// <summary>The preprocessing the backbone was trained and evaluated with; the featurizer applies it.</summary>
+    public ImagePreprocessing Preprocessing { get; } = ImagePreprocessing.ImageNet;
 
     /// <summary>
     /// A backbone for a PyTorch checkpoint on disk: a torchvision ResNet state dict in any of the
@@ -41,12 +88,13 @@ public sealed class Backbone
             throw new FileNotFoundException($"No checkpoint file at '{fullPath}'.", fullPath);
         }
 
-        return new Backbone(Path.GetFileNameWithoutExtension(fullPath), fullPath);
+        return new Backbone(Path.GetFileNameWithoutExtension(fullPath), Path.GetFileName(fullPath), url: null, fullPath, null, null, null, [], null, null);
     }
 
     /// <summary>
     /// Converts the checkpoint into an ONNX featurizer and writes it to <paramref name="onnxPath"/>
-    /// (atomically: an existing file there is replaced only by a complete model).
+    /// (atomically: an existing file there is replaced only by a complete model). A catalog backbone's
+    /// checkpoint is first fetched into the cache (see <see cref="GoodTransferOptions"/>).
     /// </summary>
     /// <remarks>
     /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, 224, 224]</c>, RGB in [0, 1]
@@ -57,19 +105,29 @@ public sealed class Backbone
     /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
     /// </remarks>
     /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
-    /// <param name="featureLayer">Which stage's pooled output the model returns; the last stage by default.</param>
+    /// <param name="options">The feature layer (the last stage by default) and, for catalog backbones, the cache, mirror and offline settings.</param>
     /// <returns>What was converted: the architecture, the feature size, the checkpoint's hash and the keys left out.</returns>
     /// <exception cref="CheckpointFormatException">The checkpoint was refused; the message names the file and the reason.</exception>
-    public OnnxExport ExportOnnx(string onnxPath, FeatureLayer featureLayer = FeatureLayer.Layer4)
+    public OnnxExport ExportOnnx(string onnxPath, GoodTransferOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
+        options ??= new GoodTransferOptions();
+        var checkpoint = CheckpointStore.Resolve(this, options);
+        return Convert(checkpoint, onnxPath, options.FeatureLayer);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+
+    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer)
+    {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
-        var hashing = Task.Run(() => HashFile(CheckpointPath));
+        var hashing = Task.Run(() => HashFile(checkpoint));
         StateDict stateDict;
         try
         {
-            stateDict = CheckpointReader.Read(CheckpointPath);
+            stateDict = CheckpointReader.Read(checkpoint);
         }
         finally
         {
@@ -81,7 +139,7 @@ public sealed class Backbone
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["goodtransfer.backbone"] = Name,
-            ["goodtransfer.checkpoint_file"] = Path.GetFileName(CheckpointPath),
+            ["goodtransfer.checkpoint_file"] = Path.GetFileName(checkpoint),
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
@@ -96,13 +154,11 @@ public sealed class Backbone
             stateDict.IgnoredKeys);
     }
 
-    /// <inheritdoc/>
-    public override string ToString() => Name;
-
     private static string HashFile(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+
         // Lower-case hex, as sha256sum prints it.
-        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
+        return System.Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
     }
 }

@@ -13,7 +13,7 @@ public sealed class OnnxCheckerTests
         var fixture = FixtureManifest.Instance.Checkpoints.First(c => c.Model == "mini_bottleneck");
         using var onnx = new TemporaryFile("model.onnx");
 
-        var export = Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, layer);
+        var export = Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { FeatureLayer = layer });
 
         OnnxChecker.AssertValid(onnx.Path);
         var metadata = OnnxChecker.Metadata(onnx.Path);

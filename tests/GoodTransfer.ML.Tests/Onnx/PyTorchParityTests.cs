@@ -36,7 +36,7 @@ public sealed class PyTorchParityTests
         var model = manifest.Models[fixture.Model];
         using var onnx = new TemporaryFile("model.onnx");
 
-        var export = Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, layer);
+        var export = Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { FeatureLayer = layer });
         var batch = manifest.Input.Shape[0];
         var actual = OnnxScorer.Run(onnx.Path, manifest.InputTensor(), batch);
 

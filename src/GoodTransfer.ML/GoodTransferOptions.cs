@@ -1,0 +1,52 @@
+namespace GoodTransfer.ML;
+
+/// <summary>
+/// The one options class of GoodTransfer.ML: which features, where the ONNX model runs, and where
+/// checkpoints come from. Every property has a default; <see langword="null"/> means "use the default".
+/// </summary>
+public sealed class GoodTransferOptions
+{
+    /// <summary>Which stage's pooled output becomes the features. The default is <see cref="FeatureLayer.Layer4"/>, the last stage (2048 floats for ResNet-50).</summary>
+    public FeatureLayer FeatureLayer { get; set; } = GoodTransferDefaults.FeatureLayer;
+
+    /// <summary>Threads ONNX Runtime uses within one image on the CPU. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
+    public int? CpuThreads { get; set; }
+
+    /// <summary>The CUDA device to run on, with the GPU package. The default (<see langword="null"/>) runs on the CPU.</summary>
+    public int? GpuDeviceId { get; set; }
+
+    /// <summary>Whether to run on the CPU when <see cref="GpuDeviceId"/> is set but CUDA cannot be used. The default is <see langword="true"/>.</summary>
+    public bool FallbackToCpu { get; set; } = GoodTransferDefaults.FallbackToCpu;
+
+    /// <summary>
+    /// The folder that caches downloaded checkpoints. The default is the environment variable
+    /// <c>GOODTRANSFER_HOME</c>, else <c>$XDG_CACHE_HOME/goodtransfer</c>, else <c>~/.cache/goodtransfer</c>
+    /// (LocalApplicationData\goodtransfer on Windows).
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>
+    /// A base URL that replaces the paper's (<see cref="Backbone.PaperBaseUrl"/>): the checkpoint's file
+    /// name is appended, so a company mirror serves the same file names. The default is the environment
+    /// variable <c>GOODTRANSFER_MIRROR</c>, else the paper's URL.
+    /// </summary>
+    public string? MirrorUrl { get; set; }
+
+    /// <summary>
+    /// Never touch the network: a checkpoint that is not in the cache is an error naming the file, its URL
+    /// and the cache path. The default is the environment variable <c>GOODTRANSFER_OFFLINE</c> (<c>1</c> or <c>true</c>), else online.
+    /// </summary>
+    public bool? Offline { get; set; }
+
+    /// <summary>The folder that relative image paths are resolved against, when the input column holds paths. The default is the current directory.</summary>
+    public string? ImageFolder { get; set; }
+}
+
+/// <summary>The defaults of <see cref="GoodTransferOptions"/>, in one place.</summary>
+internal static class GoodTransferDefaults
+{
+    public const FeatureLayer FeatureLayer = GoodTransfer.ML.FeatureLayer.Layer4;
+    public const bool FallbackToCpu = true;
+    public const string OutputColumnName = "Features";
+    public const string InputColumnName = "Image";
+}

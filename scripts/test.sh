@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Runs GoodTransfer.ML's test suite on a fresh Debian/Ubuntu machine with the .NET 10 SDK.
-# Installs the test oracle (real PyTorch, torchvision and ONNX from Debian) when it is missing,
-# runs every test, and ends with the totals on a line of their own: "N passed, N failed".
+# Installs what the tests need from Debian when it is missing -- the test oracle (real PyTorch,
+# torchvision and ONNX) and a real labelled image set (Fashion-MNIST) -- runs every test, and ends
+# with the totals on a line of their own: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-if ! /usr/bin/python3 -c "import torch, torchvision, onnx" >/dev/null 2>&1; then
-  echo "Installing the PyTorch oracle (python3-torch python3-torchvision python3-onnx) from Debian..."
+if ! /usr/bin/python3 -c "import torch, torchvision, onnx" >/dev/null 2>&1 || [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  echo "Installing python3-torch python3-torchvision python3-onnx dataset-fashion-mnist from Debian..."
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends \
-    python3-torch python3-torchvision python3-onnx
+    python3-torch python3-torchvision python3-onnx dataset-fashion-mnist
 fi
 
 results=TestResults

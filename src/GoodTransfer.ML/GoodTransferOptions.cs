@@ -37,9 +37,6 @@ public sealed class GoodTransferOptions
     /// and the cache path. The default is the environment variable <c>GOODTRANSFER_OFFLINE</c> (<c>1</c> or <c>true</c>), else online.
     /// </summary>
     public bool? Offline { get; set; }
-
-    /// <summary>The folder that relative image paths are resolved against, when the input column holds paths. The default is the current directory.</summary>
-    public string? ImageFolder { get; set; }
 }
 
 /// <summary>The defaults of <see cref="GoodTransferOptions"/>, in one place.</summary>

@@ -119,11 +119,11 @@ public sealed partial class Backbone
     /// <inheritdoc/>
     public override string ToString() => Name;
 
-    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer)
+    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, bool singleImage = false, string? knownSha256 = null)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
-        var hashing = Task.Run(() => HashFile(checkpoint));
+        var hashing = knownSha256 is null ? Task.Run(() => HashFile(checkpoint)) : Task.FromResult(knownSha256);
         StateDict stateDict;
         try
         {
@@ -143,7 +143,7 @@ public sealed partial class Backbone
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImage);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,
@@ -154,7 +154,7 @@ public sealed partial class Backbone
             stateDict.IgnoredKeys);
     }
 
-    private static string HashFile(string path)
+    internal static string HashFile(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
 

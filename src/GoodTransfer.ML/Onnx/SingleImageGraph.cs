@@ -1,0 +1,71 @@
+using GoodTransfer.ML.Onnx.Proto;
+using Google.Protobuf;
+
+namespace GoodTransfer.ML.Onnx;
+
+/// <summary>
+/// Rewrites the batched featurizer into the one-image form that ML.NET's <c>OnnxTransformer</c> runs:
+/// input <see cref="InputName"/> float32 <c>[3, 224, 224]</c>, output <see cref="OutputName"/> float32 <c>[C]</c>.
+/// </summary>
+/// <remarks>
+/// OnnxTransformer feeds one row per call and maps columns to graph inputs and outputs by name; with
+/// static shapes on both ends its output column is a known-size <c>Vector&lt;Single, C&gt;</c>, which every
+/// ML.NET trainer accepts. The network in between is the batched graph unchanged (an <c>Unsqueeze</c>
+/// in front, a <c>Reshape</c> behind), so both forms compute the same features.
+/// </remarks>
+internal static class SingleImageGraph
+{
+    /// <summary>The graph input, and the column name that the preprocessing step writes.</summary>
+    public const string InputName = "goodtransfer_pixels";
+
+    /// <summary>The graph output, and the column name that the ONNX step writes.</summary>
+    public const string OutputName = "goodtransfer_features";
+
+    public static void Apply(ModelProto model, int featureSize)
+    {
+        var graph = model.Graph;
+        graph.Input.Clear();
+        graph.Input.Add(Tensor(InputName, 3, ResNetGraphBuilder.ImageSize, ResNetGraphBuilder.ImageSize));
+        graph.Output.Clear();
+        graph.Output.Add(Tensor(OutputName, featureSize));
+
+        graph.Initializer.Add(Int64s("single_image.batch_axis", 0));
+        graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
+        graph.Node.Insert(0, Node("Unsqueeze", "single_image.unsqueeze", [InputName, "single_image.batch_axis"], ResNetGraphBuilder.InputName));
+        graph.Node.Add(Node("Reshape", "single_image.reshape", [ResNetGraphBuilder.OutputName, "single_image.feature_shape"], OutputName));
+    }
+
+    private static NodeProto Node(string opType, string name, string[] inputs, string output)
+    {
+        var node = new NodeProto { OpType = opType, Name = name };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        return node;
+    }
+
+    private static TensorProto Int64s(string name, params long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        return tensor;
+    }
+
+    private static ValueInfoProto Tensor(string name, params int[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var dim in dims)
+        {
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        }
+
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto
+            {
+                TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape },
+            },
+        };
+    }
+}

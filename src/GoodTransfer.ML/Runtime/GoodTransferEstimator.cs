@@ -1,0 +1,130 @@
+using GoodTransfer.ML.Acquisition;
+using GoodTransfer.ML.Onnx;
+using GoodTransfer.ML.Runtime;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+
+namespace GoodTransfer.ML;
+
+/// <summary>
+/// The estimator of <see cref="GoodTransferCatalog.GoodTransferFeaturize"/>: fitting it fetches the
+/// backbone's checkpoint (once, into the cache), converts it to ONNX (once), and returns a
+/// <see cref="GoodTransferTransformer"/> that turns each image into the backbone's features.
+/// </summary>
+public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
+{
+    private readonly TransformsCatalog catalog;
+
+    internal GoodTransferEstimator(TransformsCatalog catalog, Backbone backbone, string outputColumnName, string inputColumnName, GoodTransferOptions options)
+    {
+        this.catalog = catalog;
+        Backbone = backbone;
+        OutputColumnName = outputColumnName;
+        InputColumnName = inputColumnName;
+        Options = options;
+    }
+
+    /// <summary>The backbone whose features this estimator computes.</summary>
+    public Backbone Backbone { get; }
+
+    /// <summary>The column the features are written to.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>The column the images are read from.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The options, as given (defaults filled in).</summary>
+    public GoodTransferOptions Options { get; }
+
+    /// <summary>
+    /// Checks the input column (an image, encoded image bytes, or an image path) and returns the
+    /// schema with the output column added: a known-size vector of <see cref="float"/>.
+    /// </summary>
+    /// <param name="inputSchema">The schema of the data that will be fitted.</param>
+    /// <returns>The output schema.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or of another type; the message names it, its type and the types expected.</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        InputColumnCheck.Check(inputSchema, InputColumnName);
+
+        // ML.NET lets no outside code make a SchemaShape column; a no-op custom mapping's own output
+        // schema is the input's columns plus ours, exactly what this estimator produces.
+        var definition = SchemaDefinition.Create(typeof(FeatureShapeRow));
+        definition[0].ColumnName = OutputColumnName;
+        return catalog.CustomMapping<NoInputRow, FeatureShapeRow>(static (_, _) => { }, contractName: null, outputSchemaDefinition: definition)
+            .GetOutputSchema(inputSchema);
+    }
+
+    /// <summary>
+    /// Fetches and converts the backbone if it is not cached yet, and returns the fitted featurizer.
+    /// Nothing is learned from <paramref name="input"/>: only its schema is checked.
+    /// </summary>
+    /// <param name="input">The training data; its input column must hold images, encoded image bytes or image paths.</param>
+    /// <returns>The featurizer. It holds an ONNX Runtime session: dispose it when done.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or of another type.</exception>
+    /// <exception cref="CheckpointFormatException">The checkpoint was refused.</exception>
+    /// <exception cref="IOException">The checkpoint could not be fetched (offline and not cached, or the download failed).</exception>
+    public GoodTransferTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
+        var modelPath = OnnxModelCache.SingleImageModel(Backbone, Options);
+
+        var steps = new List<ITransformer>();
+        try
+        {
+            var data = input;
+            ITransformer Add(ITransformer step)
+            {
+                steps.Add(step);
+                data = step.Transform(data);
+                return step;
+            }
+
+            Add(catalog.CopyColumns(PreprocessingColumns.Input, InputColumnName).Fit(data));
+            Add(Preprocessing(kind).Fit(data));
+            Add(catalog.ApplyOnnxModel(new OnnxOptions
+            {
+                ModelFile = modelPath,
+                InputColumns = [SingleImageGraph.InputName],
+                OutputColumns = [SingleImageGraph.OutputName],
+                GpuDeviceId = Options.GpuDeviceId,
+                FallbackToCpu = Options.FallbackToCpu,
+                IntraOpNumThreads = Options.CpuThreads,
+            }).Fit(data));
+            Add(catalog.CopyColumns(OutputColumnName, SingleImageGraph.OutputName).Fit(data));
+            Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
+            return new GoodTransferTransformer(new TransformerChain<ITransformer>([.. steps]), kind, InputColumnName, OutputColumnName, Backbone.Name);
+        }
+        catch
+        {
+            foreach (var step in steps.OfType<IDisposable>())
+            {
+                step.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private IEstimator<ITransformer> Preprocessing(ImageInputKind kind) => kind switch
+    {
+        ImageInputKind.Image => catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract),
+        ImageInputKind.Bytes => catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), PreprocessingMappings.BytesContract),
+        _ => catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), PreprocessingMappings.PathContract),
+    };
+
+    /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>
+    internal sealed class NoInputRow
+    {
+    }
+
+    /// <summary>The output of the schema probe: a known-size float vector; its size does not reach a SchemaShape.</summary>
+    internal sealed class FeatureShapeRow
+    {
+        [VectorType(1)]
+        public float[] Features { get; set; } = [];
+    }
+}

@@ -1,0 +1,94 @@
+using GoodTransfer.ML.Runtime;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace GoodTransfer.ML;
+
+/// <summary>
+/// A fitted featurizer: turns each image of the input column into the backbone's features, a
+/// <c>Vector&lt;Single, C&gt;</c> column. Lazy like every ML.NET transformer; safe to use from several
+/// threads at once (each cursor and each <c>PredictionEngine</c> has its own buffers).
+/// </summary>
+/// <remarks>
+/// <para>It is a chain of ML.NET's own transformers: a column copy, the torchvision preprocessing as a
+/// custom mapping, ONNX Runtime scoring of the converted backbone, and column copies and drops. Saving a
+/// pipeline that contains it (<c>mlContext.Model.Save</c>) stores that chain, ONNX bytes included, so
+/// <c>mlContext.Model.Load</c> works offline with an empty cache and returns the chain.</para>
+/// <para>It holds an ONNX Runtime session (native memory): dispose it, or the pipeline that holds it,
+/// when done. Disposing it while a cursor is still reading is not allowed.</para>
+/// </remarks>
+public sealed class GoodTransferTransformer : ITransformer, IDisposable
+{
+    private readonly TransformerChain<ITransformer> chain;
+    private readonly ImageInputKind kind;
+
+    internal GoodTransferTransformer(TransformerChain<ITransformer> chain, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
+    {
+        this.chain = chain;
+        this.kind = kind;
+        InputColumnName = inputColumnName;
+        OutputColumnName = outputColumnName;
+        BackboneName = backboneName;
+    }
+
+    /// <summary>The column the images are read from.</summary>
+    public string InputColumnName { get; }
+
+    /// <summary>The column the features are written to.</summary>
+    public string OutputColumnName { get; }
+
+    /// <summary>The name of the backbone, e.g. <c>MocoV2ImageNet</c>.</summary>
+    public string BackboneName { get; }
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not of the kind this featurizer was fitted on.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        Check(inputSchema);
+        return chain.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        Check(inputSchema);
+        return ((ITransformer)chain).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        Check(input.Schema);
+        return chain.Transform(input);
+    }
+
+    /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>
+    /// <param name="ctx">The save context.</param>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain).Save(ctx);
+
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    public void Dispose() => chain.Dispose();
+
+    private void Check(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var actual = InputColumnCheck.Check(inputSchema, InputColumnName);
+        if (actual != kind)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(inputSchema),
+                $"Schema mismatch for input column '{InputColumnName}': this featurizer was fitted on {Describe(kind)}, got {Describe(actual)}.");
+        }
+    }
+
+    private static string Describe(ImageInputKind kind) => kind switch
+    {
+        ImageInputKind.Image => "images",
+        ImageInputKind.Bytes => "encoded image bytes",
+        _ => "image paths",
+    };
+}

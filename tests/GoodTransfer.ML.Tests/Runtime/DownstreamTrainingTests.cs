@@ -1,0 +1,88 @@
+using System.IO.Compression;
+using GoodTransfer.ML.Tests.Support;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+
+namespace GoodTransfer.ML.Tests.Runtime;
+
+/// <summary>
+/// ML.NET trainers consume the features unchanged and learn a real labelled image set from them:
+/// Fashion-MNIST from Debian's dataset-fashion-mnist package (.ci/run installs it).
+/// </summary>
+public sealed class DownstreamTrainingTests
+{
+    private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
+    private const int TrainImages = 1000;
+    private const int TestImages = 400;
+
+    [Fact]
+    public void Sdca_and_LightGbm_learn_Fashion_MNIST_from_the_features_far_above_chance()
+    {
+        Assert.True(Directory.Exists(FashionMnist), $"{FashionMnist} is missing: apt-get install dataset-fashion-mnist");
+        DataViewTypeManager.Register(new ImageDataViewType(), typeof(MLImage));
+        var mlContext = new MLContext(seed: 7);
+        var train = mlContext.Data.LoadFromEnumerable(Load("train", TrainImages));
+        var test = mlContext.Data.LoadFromEnumerable(Load("t10k", TestImages));
+        using var cache = new TemporaryFile("unused");
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, FeatureLayer = FeatureLayer.AllLayers };
+        var featurizer = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, options: options).Fit(train);
+
+        // Featurize once; both trainers read the cached features.
+        var trainFeatures = mlContext.Data.Cache(featurizer.Transform(train));
+        var testFeatures = mlContext.Data.Cache(featurizer.Transform(test));
+        var labels = mlContext.Transforms.Conversion.MapValueToKey("LabelKey", "Label");
+        var sdca = labels
+            .Append(mlContext.Transforms.NormalizeMinMax("Normalized", "Features"))
+            .Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy("LabelKey", "Normalized"));
+        var lightGbm = labels.Append(mlContext.MulticlassClassification.Trainers.LightGbm("LabelKey", "Features"));
+
+        var sdcaAccuracy = Accuracy(mlContext, sdca.Fit(trainFeatures), testFeatures);
+        var lightGbmAccuracy = Accuracy(mlContext, lightGbm.Fit(trainFeatures), testFeatures);
+
+        // Ten balanced classes: chance is 0.10.
+        Assert.True(sdcaAccuracy > 0.5, $"SdcaMaximumEntropy accuracy {sdcaAccuracy:F3}");
+        Assert.True(lightGbmAccuracy > 0.5, $"LightGbm accuracy {lightGbmAccuracy:F3}");
+    }
+
+    private static double Accuracy(MLContext mlContext, ITransformer model, IDataView test) =>
+        mlContext.MulticlassClassification.Evaluate(model.Transform(test), "LabelKey").MicroAccuracy;
+
+    private static List<FashionRow> Load(string split, int count)
+    {
+        var pixels = ReadIdx(Path.Combine(FashionMnist, $"{split}-images-idx3-ubyte.gz"), 16);
+        var labels = ReadIdx(Path.Combine(FashionMnist, $"{split}-labels-idx1-ubyte.gz"), 8);
+        var rows = new List<FashionRow>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var bgra = new byte[28 * 28 * 4];
+            for (var p = 0; p < 28 * 28; p++)
+            {
+                var v = pixels[(i * 28 * 28) + p];
+                bgra[(p * 4) + 0] = v;
+                bgra[(p * 4) + 1] = v;
+                bgra[(p * 4) + 2] = v;
+                bgra[(p * 4) + 3] = 255;
+            }
+
+            rows.Add(new FashionRow { Image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Bgra32, bgra), Label = labels[i] });
+        }
+
+        return rows;
+    }
+
+    private static byte[] ReadIdx(string path, int headerBytes)
+    {
+        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        using var memory = new MemoryStream();
+        gzip.CopyTo(memory);
+        return memory.ToArray()[headerBytes..];
+    }
+
+    private sealed class FashionRow
+    {
+        public MLImage? Image { get; set; }
+
+        public uint Label { get; set; }
+    }
+}

@@ -15,7 +15,10 @@ namespace GoodTransfer.ML.Imaging;
 /// and libpng as Pillow does; on the fixture images the decoded pixels are identical for baseline
 /// and progressive JPEGs at every chroma subsampling, grayscale and CMYK (Adobe) JPEGs, 8-bit,
 /// palette, 1-bit, grayscale, grayscale-with-alpha and RGBA PNGs, and 16-bit RGB PNGs (both keep
-/// each sample's high byte). Checked outside the fixtures: GIF, BMP and WebP (lossy and lossless).
+/// each sample's high byte). Checked outside the fixtures: GIF, BMP, WebP (lossy and lossless),
+/// 16-bit grayscale-with-alpha and 16-bit RGBA PNGs. The one exception, 16-bit grayscale PNGs,
+/// which Pillow clamps at 255 where Skia keeps the high byte, is decoded by <see cref="PngGray16"/>
+/// once Skia has checked the file.
 /// </para>
 /// <para>
 /// The EXIF orientation is ignored, as torchvision ignores it. A truncated or corrupt image is
@@ -148,7 +151,15 @@ internal static class ImageDecoder
             }
 
             var output = new byte[pixelCount * 3];
-            DropAlpha(rgba.AsSpan(0, pixelCount * 4), output);
+            if (codec.EncodedFormat == SKEncodedImageFormat.Png && PngGray16.Is(data.AsSpan()))
+            {
+                PngGray16.DecodeClamped(data.AsSpan(), info.Width, info.Height, output, source);
+            }
+            else
+            {
+                DropAlpha(rgba.AsSpan(0, pixelCount * 4), output);
+            }
+
             return new RgbImage(info.Width, info.Height, output);
         }
         finally

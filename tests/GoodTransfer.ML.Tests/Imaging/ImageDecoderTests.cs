@@ -6,12 +6,16 @@ namespace GoodTransfer.ML.Tests.Imaging;
 
 public sealed class ImageDecoderTests
 {
-    /// <summary>Fixtures whose colours MLImage holds premultiplied by a non-opaque alpha.</summary>
-    private static readonly string[] WithAlpha = ["astronaut_rgba.png", "coffee_la.png", "chelsea_palette_trns.png"];
+    /// <summary>
+    /// Fixtures that an MLImage cannot give exactly: it holds colours premultiplied by a
+    /// non-opaque alpha, and only the high byte of 16-bit grayscale samples, which Pillow clamps.
+    /// </summary>
+    private static readonly string[] NotExactAsMLImage =
+        ["astronaut_rgba.png", "coffee_la.png", "chelsea_palette_trns.png", "astronaut_gray16.png", "chelsea_gray16_interlaced.png"];
 
     public static TheoryData<string> Images => ImageFixtures.ImageFiles();
 
-    public static TheoryData<string> OpaqueImages => new(ImageFixtures.Instance.Images.Select(i => i.File).Except(WithAlpha));
+    public static TheoryData<string> ExactAsMLImage => new(ImageFixtures.Instance.Images.Select(i => i.File).Except(NotExactAsMLImage));
 
     [Theory]
     [MemberData(nameof(Images))]
@@ -46,8 +50,8 @@ public sealed class ImageDecoderTests
     }
 
     [Theory]
-    [MemberData(nameof(OpaqueImages))]
-    public void MLImage_of_an_opaque_image_gives_the_same_pixels_as_the_file(string file)
+    [MemberData(nameof(ExactAsMLImage))]
+    public void MLImage_of_an_opaque_8_bit_image_gives_the_same_pixels_as_the_file(string file)
     {
         var fixture = ImageFixtures.Instance.Image(file);
         using var mlImage = MLImage.CreateFromFile(fixture.FullPath);
@@ -84,6 +88,23 @@ public sealed class ImageDecoderTests
                 Assert.True(Math.Abs(recovered[i] - exact[i]) <= (255 / (2 * a)) + 1, $"byte {i}: {recovered[i]} for {exact[i]} at alpha {a}");
             }
         }
+    }
+
+    /// <summary>
+    /// Pillow clamps 16-bit grayscale samples at 255, so such photos turn mostly white; MLImage
+    /// (Skia) keeps each sample's high byte instead, and the low byte is gone.
+    /// </summary>
+    [Fact]
+    public void MLImage_of_a_16_bit_grayscale_png_keeps_high_bytes_not_Pillows_clamped_samples()
+    {
+        var path = ImageFixtures.PathOf("astronaut_gray16.png");
+        using var mlImage = MLImage.CreateFromFile(path);
+
+        var fromMLImage = ImageDecoder.FromMLImage(mlImage, "astronaut_gray16.png").Pixels;
+
+        var pillow = ImageDecoder.DecodeFile(path).Pixels;
+        Assert.Equal(ImageFixtures.Instance.Image("astronaut_gray16.png").DecodedSha256, ImageFixtures.Sha256(pillow));
+        Assert.Equal(53_520, ImageFixtures.DifferingPixels(pillow, fromMLImage));
     }
 
     [Fact]

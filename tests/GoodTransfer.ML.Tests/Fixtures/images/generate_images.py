@@ -30,9 +30,11 @@ import gzip
 import hashlib
 import io
 import json
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -162,8 +164,14 @@ def build_images(data: Path) -> dict[str, str]:
     luma = np.asarray(variant(astronaut, (240, 250)).convert("L")).astype(np.uint32)
     gray16 = (luma * luma).astype(np.uint16)  # 0..65025: only pixels darker than 16 stay below 256
     Image.fromarray(gray16, "I;16").save(HERE / "astronaut_gray16.png")
-    notes["astronaut_gray16.png"] = ("16-bit grayscale PNG: Pillow 9.4 opens it as mode I and convert('RGB') "
-                                     "clamps each value at 255 (i2rgb), so most pixels turn white")
+    notes["astronaut_gray16.png"] = ("16-bit grayscale PNG (Pillow's adaptive row filters): Pillow 9.4 opens it "
+                                     "as mode I and convert('RGB') clamps each value at 255 (i2rgb), so most "
+                                     "pixels turn white; Skia would keep the high byte")
+
+    luma = np.asarray(variant(chelsea, (45, 37)).convert("L")).astype(np.uint16)
+    write_png16_gray_adam7(HERE / "chelsea_gray16_interlaced.png", luma * 2)
+    notes["chelsea_gray16_interlaced.png"] = ("16-bit grayscale PNG, Adam7-interlaced, rows cycling through all five "
+                                              "filter types; samples 0..510, so many keep a shade below 255")
 
     rgb8 = np.asarray(variant(coffee, (150, 110))).astype(np.uint16)
     rng = np.random.default_rng(16)
@@ -177,18 +185,56 @@ def build_images(data: Path) -> dict[str, str]:
 
 def write_png16_rgb(path: Path, samples: np.ndarray) -> None:
     """Pillow cannot write 16-bit RGB PNGs, so write one by hand (filter 0, zlib level 9)."""
-    import struct
-    import zlib
-
     height, width, _ = samples.shape
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     raw = b"".join(b"\x00" + samples[y].tobytes() for y in range(height))
     ihdr = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw, 9))
+                     + png_chunk(b"IEND", b""))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def paeth(left: int, up: int, up_left: int) -> int:
+    estimate = left + up - up_left
+    to_left, to_up, to_up_left = abs(estimate - left), abs(estimate - up), abs(estimate - up_left)
+    if to_left <= to_up and to_left <= to_up_left:
+        return left
+    return up if to_up <= to_up_left else up_left
+
+
+def filter_row(kind: int, row: bytes, previous: bytes, bpp: int) -> bytes:
+    out = bytearray(len(row))
+    for i, value in enumerate(row):
+        left = row[i - bpp] if i >= bpp else 0
+        up = previous[i] if previous else 0
+        up_left = previous[i - bpp] if previous and i >= bpp else 0
+        predictor = [0, left, up, (left + up) >> 1, paeth(left, up, up_left)][kind]
+        out[i] = (value - predictor) & 0xFF
+    return bytes(out)
+
+
+def write_png16_gray_adam7(path: Path, samples: np.ndarray) -> None:
+    """An interlaced 16-bit grayscale PNG whose rows use every filter type (Pillow writes neither)."""
+    height, width = samples.shape
+    raw = bytearray()
+    row_index = 0
+    for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+                           (0, 1, 1, 2)):
+        sub = samples[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        previous = b""
+        for row in sub:
+            data = row.astype(">u2").tobytes()
+            kind = row_index % 5
+            raw += bytes([kind]) + filter_row(kind, data, previous, 2)
+            previous = data
+            row_index += 1
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 1)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+                     + png_chunk(b"IEND", b""))
 
 
 RESIZE_CASES = [

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 using Microsoft.ML.Data;
 using SkiaSharp;
 
@@ -181,10 +182,23 @@ internal static class ImageDecoder
         }
     }
 
+    /// <summary>RGBA to RGB. Four pixels at a time with one byte shuffle, then one by one.</summary>
     private static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         var pixelCount = rgb.Length / 3;
-        for (var i = 0; i < pixelCount; i++)
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var keepRgb = Vector128.Create((byte)0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 255, 255, 255, 255);
+
+            // Each step stores 16 bytes of which 12 are pixels; the next step overwrites the other 4.
+            for (; (3 * i) + 16 <= rgb.Length; i += 4)
+            {
+                Vector128.Shuffle(Vector128.Create(rgba.Slice(4 * i, 16)), keepRgb).CopyTo(rgb.Slice(3 * i, 16));
+            }
+        }
+
+        for (; i < pixelCount; i++)
         {
             rgb[3 * i] = rgba[4 * i];
             rgb[(3 * i) + 1] = rgba[(4 * i) + 1];

@@ -218,6 +218,23 @@ public sealed class ImageDecoderTests
         Assert.Equal("it is 12000x9000, 108000000 pixels, more than the limit of 100000000", error.Reason);
     }
 
+    /// <summary>A PNG header that says 20000x20000 (400 megapixels) in front of almost no data.</summary>
+    [Fact]
+    public void A_png_over_100_megapixels_is_refused_from_its_header()
+    {
+        byte[] png =
+        [
+            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A,
+            0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20, 8, 2, 0, 0, 0, 0x6C, 0x12, 0xD1, 0x6E,
+            0, 0, 0, 9, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x5E, 0xFF, 0x7D, 0xF9,
+            0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+        ];
+
+        var error = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(png, "bomb.png"));
+
+        Assert.Equal("it is 20000x20000, 400000000 pixels, more than the limit of 100000000", error.Reason);
+    }
+
     private static byte[] AlphaOf(MLImage image)
     {
         var pixels = image.Pixels;

@@ -38,10 +38,14 @@ public sealed class TorchvisionTransformTests
             $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of 50176 pixels");
     }
 
-    [Fact]
-    public void MLImage_of_an_opaque_photo_gives_torchvisions_crop()
+    [Theory]
+    [InlineData("rocket.jpg")]
+    [InlineData("coffee_cmyk.jpg")]
+    [InlineData("astronaut_gray.jpg")]
+    [InlineData("coffee_palette.png")]
+    public void MLImage_of_an_opaque_image_gives_torchvisions_crop(string file)
     {
-        var fixture = ImageFixtures.Instance.Image("rocket.jpg");
+        var fixture = ImageFixtures.Instance.Image(file);
         using var mlImage = MLImage.CreateFromFile(fixture.FullPath);
 
         var crop = TorchvisionTransform.ResizeAndCrop(ImageDecoder.FromMLImage(mlImage, fixture.File));

@@ -17,9 +17,9 @@ Writes, next to this script:
     manifest.json                 per image: size, Pillow mode, SHA-256 of convert('RGB') pixels,
                                   reference file, notes; and the resize cases
 
-References are filtered and gzip-compressed because 22 raw crops (150,528 bytes each) would not
+References are filtered and gzip-compressed because 28 raw crops (150,528 bytes each) would not
 fit the fixture folder's size budget; the tests undo both with System.IO.Compression and a
-running sum.
+running sum. The transform cases (tiny and elongated inputs) are listed in the manifest too.
 Needs Pillow 9.4 / torchvision 0.14 (Debian 12: python3-pil python3-torchvision): other versions
 may decode or resize differently, and then the references are theirs, not the checkpoints'.
 """
@@ -28,7 +28,6 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
-import io
 import json
 import struct
 import subprocess

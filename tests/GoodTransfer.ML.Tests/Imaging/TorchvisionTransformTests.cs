@@ -1,0 +1,126 @@
+using GoodTransfer.ML.Imaging;
+using Microsoft.ML.Data;
+
+namespace GoodTransfer.ML.Tests.Imaging;
+
+public sealed class TorchvisionTransformTests
+{
+    public static TheoryData<string> Images => ImageFixtures.ImageFiles();
+
+    public static TheoryData<string> TransformCases => new(ImageFixtures.Instance.TransformCases.Select(c => c.Name));
+
+    [Theory]
+    [MemberData(nameof(Images))]
+    public void Resize_and_crop_of_a_decoded_file_matches_torchvision_exactly(string file)
+    {
+        var fixture = ImageFixtures.Instance.Image(file);
+        var expected = fixture.ReadCrop();
+
+        var crop = TorchvisionTransform.ResizeAndCrop(ImageDecoder.DecodeFile(fixture.FullPath));
+
+        Assert.Equal((224, 224), (crop.Width, crop.Height));
+        Assert.True(
+            expected.AsSpan().SequenceEqual(crop.Pixels),
+            $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of 50176 pixels");
+    }
+
+    [Theory]
+    [MemberData(nameof(TransformCases))]
+    public void Tiny_and_elongated_images_match_torchvision_exactly(string name)
+    {
+        var testCase = ImageFixtures.Instance.TransformCases.Single(c => c.Name == name);
+        var expected = testCase.ReadCrop();
+
+        var crop = TorchvisionTransform.ResizeAndCrop(testCase.ReadInput());
+
+        Assert.True(
+            expected.AsSpan().SequenceEqual(crop.Pixels),
+            $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of 50176 pixels");
+    }
+
+    [Theory]
+    [InlineData("rocket.jpg")]
+    [InlineData("coffee_cmyk.jpg")]
+    [InlineData("astronaut_gray.jpg")]
+    [InlineData("coffee_palette.png")]
+    public void MLImage_of_an_opaque_image_gives_torchvisions_crop(string file)
+    {
+        var fixture = ImageFixtures.Instance.Image(file);
+        using var mlImage = MLImage.CreateFromFile(fixture.FullPath);
+
+        var crop = TorchvisionTransform.ResizeAndCrop(ImageDecoder.FromMLImage(mlImage, fixture.File));
+
+        Assert.Equal(fixture.ReadCrop(), crop.Pixels);
+    }
+
+    [Fact]
+    public void ToTensor_is_CHW_float32_of_the_crop_divided_by_255()
+    {
+        var image = ImageDecoder.DecodeFile(ImageFixtures.PathOf("coffee_500x333.jpg"));
+        var crop = TorchvisionTransform.ResizeAndCrop(image).Pixels;
+        var tensor = new float[TorchvisionTransform.TensorLength + 5];
+        tensor.AsSpan(TorchvisionTransform.TensorLength).Fill(-1f);
+
+        TorchvisionTransform.ToTensor(image, tensor);
+
+        for (var channel = 0; channel < 3; channel++)
+        {
+            for (var y = 0; y < 224; y++)
+            {
+                for (var x = 0; x < 224; x++)
+                {
+                    var expected = crop[(((y * 224) + x) * 3) + channel] / 255f;
+                    Assert.Equal(expected, tensor[(channel * 224 * 224) + (y * 224) + x]);
+                }
+            }
+        }
+
+        Assert.All(tensor[TorchvisionTransform.TensorLength..], v => Assert.Equal(-1f, v));
+    }
+
+    [Fact]
+    public void ToTensor_refuses_a_destination_too_small()
+    {
+        var image = new RgbImage(1, 1, [1, 2, 3]);
+
+        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ToTensor(image, new float[TorchvisionTransform.TensorLength - 1]));
+
+        Assert.Equal("destination", error.ParamName);
+    }
+
+    [Theory]
+    [InlineData(500, 333, 384, 256)] // int(256 * 500 / 333) = int(384.38)
+    [InlineData(333, 500, 256, 384)]
+    [InlineData(640, 427, 383, 256)] // int(383.70): truncated, not rounded
+    [InlineData(257, 999, 256, 995)]
+    [InlineData(256, 300, 256, 300)] // shorter side already 256: unchanged
+    [InlineData(300, 256, 300, 256)]
+    [InlineData(224, 224, 256, 256)]
+    [InlineData(1, 1, 256, 256)]
+    [InlineData(1, 7, 256, 1792)]
+    [InlineData(4000, 3000, 341, 256)]
+    public void Resize_256_keeps_the_aspect_ratio_and_truncates_the_long_side(int width, int height, int expectedWidth, int expectedHeight)
+    {
+        Assert.Equal((expectedWidth, expectedHeight), TorchvisionTransform.ResizedSize(width, height));
+    }
+
+    [Theory]
+    [InlineData(291, 34)] // round(33.5) = 34: halves go to even
+    [InlineData(289, 32)] // round(32.5) = 32, where rounding half away from zero would give 33
+    [InlineData(225, 0)] // round(0.5) = 0
+    [InlineData(227, 2)] // round(1.5) = 2
+    [InlineData(224, 0)]
+    [InlineData(384, 80)]
+    public void Center_crop_offsets_round_halves_to_even_as_Python_does(int size, int expectedOffset)
+    {
+        Assert.Equal((expectedOffset, expectedOffset), TorchvisionTransform.CropOrigin(size, size));
+    }
+
+    [Fact]
+    public void An_image_too_elongated_for_Pillow_is_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ResizedSize(100_000_000, 1));
+
+        Assert.Contains("too elongated", error.Message, StringComparison.Ordinal);
+    }
+}

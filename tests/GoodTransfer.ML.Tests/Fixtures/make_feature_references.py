@@ -68,7 +68,10 @@ def main():
             stem = os.path.splitext(os.path.basename(name))[0]
             ref = f"images/references/{stem}.features.f32"
             f.tofile(os.path.join(HERE, ref))
-            out.append({"file": f"images/{name}", "reference": ref, "has_alpha": Image.open(os.path.join(HERE, "images", name)).mode in ("RGBA", "LA", "PA")})
+            mode = Image.open(os.path.join(HERE, "images", name)).mode
+            # ML.NET's MLImage premultiplies alpha and keeps 8 bits, so only these modes survive it exactly.
+            out.append({"file": f"images/{name}", "reference": ref, "mode": mode,
+                        "mlimage_exact": mode not in ("RGBA", "LA", "PA", "I", "I;16")})
     json.dump({"checkpoint": CHECKPOINT, "layer": "layer4", "images": out}, open(os.path.join(HERE, "images", "features.json"), "w"), indent=2)
     print(f"{len(out)} feature references written")
 

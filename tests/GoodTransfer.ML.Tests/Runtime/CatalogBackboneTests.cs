@@ -17,7 +17,7 @@ public sealed class CatalogBackboneTests
         server.Add(Backbone.MocoV2ImageNet.FileName, File.ReadAllBytes(FixtureManifest.PathOf(FeatureFixtures.Manifest.Checkpoint)));
         using var cache = new TemporaryFile("unused");
         var mlContext = new MLContext(seed: 1);
-        var images = FeatureFixtures.Manifest.Images.Where(i => !i.HasAlpha).Take(2).ToList();
+        var images = FeatureFixtures.Manifest.Images.Where(i => i.MLImageExact).Take(2).ToList();
         var data = FeatureFixtures.Paths(mlContext, images.Select(i => i.FullPath));
 
         var online = new GoodTransferOptions { CacheDirectory = cache.Folder, MirrorUrl = server.BaseUrl };

@@ -10,7 +10,7 @@ namespace GoodTransfer.ML.Tests.Runtime;
 /// ML.NET trainers consume the features unchanged and learn a real labelled image set from them:
 /// Fashion-MNIST from Debian's dataset-fashion-mnist package (.ci/run installs it).
 /// </summary>
-public sealed class DownstreamTrainingTests
+public sealed class DownstreamTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
     private const int TrainImages = 1000;
@@ -39,6 +39,8 @@ public sealed class DownstreamTrainingTests
 
         var sdcaAccuracy = Accuracy(mlContext, sdca.Fit(trainFeatures), testFeatures);
         var lightGbmAccuracy = Accuracy(mlContext, lightGbm.Fit(trainFeatures), testFeatures);
+
+        output.WriteLine($"Fashion-MNIST, {TrainImages} train / {TestImages} test images: SdcaMaximumEntropy {sdcaAccuracy:F3}, LightGbm {lightGbmAccuracy:F3}");
 
         // Ten balanced classes: chance is 0.10.
         Assert.True(sdcaAccuracy > 0.5, $"SdcaMaximumEntropy accuracy {sdcaAccuracy:F3}");

@@ -14,7 +14,7 @@ public sealed class FeaturizerBehaviourTests : IDisposable
 
     private GoodTransferOptions Options => new() { CacheDirectory = cache.Folder };
 
-    private static List<string> ImagePaths => FeatureFixtures.Manifest.Images.Where(i => !i.HasAlpha).Select(i => i.FullPath).Take(4).ToList();
+    private static List<string> ImagePaths => FeatureFixtures.Manifest.Images.Where(i => i.MLImageExact).Select(i => i.FullPath).Take(4).ToList();
 
     public void Dispose() => cache.Dispose();
 

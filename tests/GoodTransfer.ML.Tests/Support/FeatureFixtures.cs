@@ -53,8 +53,12 @@ public static class FeatureFixtures
         [JsonPropertyName("reference")]
         public required string Reference { get; init; }
 
-        [JsonPropertyName("has_alpha")]
-        public bool HasAlpha { get; init; }
+        [JsonPropertyName("mode")]
+        public required string Mode { get; init; }
+
+        /// <summary>Whether ML.NET's MLImage holds this image exactly (it premultiplies alpha and keeps 8 bits per channel).</summary>
+        [JsonPropertyName("mlimage_exact")]
+        public bool MLImageExact { get; init; }
 
         public string FullPath => FixtureManifest.PathOf(File);
 

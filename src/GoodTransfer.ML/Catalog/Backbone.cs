@@ -119,7 +119,7 @@ public sealed partial class Backbone
     /// <inheritdoc/>
     public override string ToString() => Name;
 
-    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, bool singleImage = false, string? knownSha256 = null)
+    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
@@ -143,7 +143,7 @@ public sealed partial class Backbone
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImage);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

@@ -24,12 +24,12 @@ internal static class ResNetOnnxConverter
     /// <param name="onnxPath">Where to write the model; an existing file is replaced only once the new one is complete.</param>
     /// <param name="layer">Which stage's pooled output the model computes.</param>
     /// <param name="metadata">Extra <c>metadata_props</c> entries, e.g. the backbone name and the checkpoint's SHA-256.</param>
-    /// <param name="singleImage">Write the one-image form of <see cref="SingleImageGraph"/> (for ML.NET's OnnxTransformer) instead of the batched contract.</param>
+    /// <param name="singleImagePath">If set, also write the one-image form of <see cref="SingleImageGraph"/> (for ML.NET's OnnxTransformer) there, from the same conversion.</param>
     /// <returns>The architecture, the feature size and the path written.</returns>
     /// <exception cref="CheckpointMismatchException">The state dict is not a complete torchvision ResNet; nothing was changed or written.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="layer"/> is not a defined value.</exception>
     /// <exception cref="IOException">The file could not be written.</exception>
-    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, bool singleImage = false)
+    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
@@ -42,13 +42,14 @@ internal static class ResNetOnnxConverter
         var architecture = ResNetArchitecture.Infer(stateDict);
         var folded = BatchNormFolding.FoldAll(architecture, stateDict);
         var model = ResNetGraphBuilder.Build(architecture, folded, layer, metadata);
-        if (singleImage)
-        {
-            SingleImageGraph.Apply(model, architecture.FeatureSize(layer));
-        }
-
         var fullPath = Path.GetFullPath(onnxPath);
         OnnxModelWriter.Write(model, fullPath);
+        if (singleImagePath is not null)
+        {
+            SingleImageGraph.Apply(model, architecture.FeatureSize(layer));
+            OnnxModelWriter.Write(model, Path.GetFullPath(singleImagePath));
+        }
+
         return new ConversionResult(architecture, layer, architecture.FeatureSize(layer), fullPath);
     }
 }

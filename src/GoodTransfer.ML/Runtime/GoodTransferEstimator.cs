@@ -70,8 +70,11 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
-        var modelPath = OnnxModelCache.SingleImageModel(Backbone, Options);
+        var models = OnnxModelCache.Models(Backbone, Options);
 
+        // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
+        // CUDA provider that the ONNX Runtime package lacks, so it only gets the GPU if the session got it.
+        var session = FeatureSession.Open(models.Batched, Options, Console.Error.WriteLine);
         var steps = new List<ITransformer>();
         try
         {
@@ -87,16 +90,17 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
             Add(Preprocessing(kind).Fit(data));
             Add(catalog.ApplyOnnxModel(new OnnxOptions
             {
-                ModelFile = modelPath,
+                ModelFile = models.SingleImage,
                 InputColumns = [SingleImageGraph.InputName],
                 OutputColumns = [SingleImageGraph.OutputName],
-                GpuDeviceId = Options.GpuDeviceId,
+                GpuDeviceId = session.GpuDeviceId,
                 FallbackToCpu = Options.FallbackToCpu,
                 IntraOpNumThreads = Options.CpuThreads,
             }).Fit(data));
             Add(catalog.CopyColumns(OutputColumnName, SingleImageGraph.OutputName).Fit(data));
             Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
-            return new GoodTransferTransformer(new TransformerChain<ITransformer>([.. steps]), kind, InputColumnName, OutputColumnName, Backbone.Name);
+            var chain = new TransformerChain<ITransformer>([.. steps]);
+            return new GoodTransferTransformer(chain, session, Options.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
         }
         catch
         {
@@ -105,6 +109,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
                 step.Dispose();
             }
 
+            session.Dispose();
             throw;
         }
     }

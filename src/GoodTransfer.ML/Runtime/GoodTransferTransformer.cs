@@ -10,21 +10,27 @@ namespace GoodTransfer.ML;
 /// threads at once (each cursor and each <c>PredictionEngine</c> has its own buffers).
 /// </summary>
 /// <remarks>
-/// <para>It is a chain of ML.NET's own transformers: a column copy, the torchvision preprocessing as a
-/// custom mapping, ONNX Runtime scoring of the converted backbone, and column copies and drops. Saving a
-/// pipeline that contains it (<c>mlContext.Model.Save</c>) stores that chain, ONNX bytes included, so
-/// <c>mlContext.Model.Load</c> works offline with an empty cache and returns the chain.</para>
+/// <para><see cref="Transform"/> runs the network on batches of images (<see cref="GoodTransferOptions.BatchSize"/>),
+/// decoding and resizing the next batch on another thread while the current one runs. Saving a pipeline
+/// that contains it (<c>mlContext.Model.Save</c>) stores an equivalent chain of ML.NET's own transformers
+/// (a column copy, the torchvision preprocessing as a custom mapping, ONNX Runtime scoring of the converted
+/// backbone one image at a time, column copies and drops), ONNX bytes included, so <c>mlContext.Model.Load</c>
+/// works offline with an empty cache and returns that chain. <c>PredictionEngine</c> uses the chain too.</para>
 /// <para>It holds an ONNX Runtime session (native memory): dispose it, or the pipeline that holds it,
 /// when done. Disposing it while a cursor is still reading is not allowed.</para>
 /// </remarks>
 public sealed class GoodTransferTransformer : ITransformer, IDisposable
 {
     private readonly TransformerChain<ITransformer> chain;
+    private readonly FeatureSession session;
+    private readonly int batchSize;
     private readonly ImageInputKind kind;
 
-    internal GoodTransferTransformer(TransformerChain<ITransformer> chain, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
+    internal GoodTransferTransformer(TransformerChain<ITransformer> chain, FeatureSession session, int batchSize, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
     {
         this.chain = chain;
+        this.session = session;
+        this.batchSize = batchSize;
         this.kind = kind;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -48,7 +54,10 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         Check(inputSchema);
-        return chain.GetOutputSchema(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, session.FeatureSize));
+        return builder.ToSchema();
     }
 
     /// <inheritdoc/>
@@ -62,16 +71,19 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        Check(input.Schema);
-        return chain.Transform(input);
+        return new FeaturizingDataView(input, GetOutputSchema(input.Schema), session, kind, InputColumnName, batchSize);
     }
 
     /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>
     /// <param name="ctx">The save context.</param>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain).Save(ctx);
 
-    /// <summary>Releases the ONNX Runtime session.</summary>
-    public void Dispose() => chain.Dispose();
+    /// <summary>Releases the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        session.Dispose();
+        chain.Dispose();
+    }
 
     private void Check(DataViewSchema inputSchema)
     {

@@ -1,0 +1,107 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace GoodTransfer.ML.Runtime;
+
+/// <summary>
+/// An ONNX Runtime session over the batched featurizer graph (input <c>image</c> [N, 3, 224, 224],
+/// output <c>features</c> [N, C]), on the CPU or on a CUDA device.
+/// </summary>
+/// <remarks>
+/// Owns a native session: must be disposed; <see cref="GoodTransferTransformer"/> disposes it.
+/// <see cref="Run"/> may be called from several threads at once (ONNX Runtime's <c>Run</c> is thread-safe).
+/// </remarks>
+internal sealed class FeatureSession : IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly RunOptions runOptions = new();
+
+    private FeatureSession(InferenceSession session, int featureSize, int? gpuDeviceId)
+    {
+        this.session = session;
+        FeatureSize = featureSize;
+        GpuDeviceId = gpuDeviceId;
+    }
+
+    /// <summary>C, the length of each feature vector.</summary>
+    public int FeatureSize { get; }
+
+    /// <summary>The CUDA device the session runs on, or <see langword="null"/> on the CPU.</summary>
+    public int? GpuDeviceId { get; }
+
+    /// <summary>Opens the model on the device the options ask for.</summary>
+    /// <exception cref="InvalidOperationException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
+    public static FeatureSession Open(string modelPath, GoodTransferOptions options, Action<string>? warn = null)
+    {
+        if (options.GpuDeviceId is int device)
+        {
+            try
+            {
+                return Create(modelPath, options, device);
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                if (!options.FallbackToCpu)
+                {
+                    throw new InvalidOperationException(
+                        $"GPU device {device} was asked for but ONNX Runtime's CUDA execution provider cannot be used ({e.Message}). " +
+                        "Use the GoodTransfer.ML.Gpu package on a machine with CUDA and cuDNN, or set FallbackToCpu = true to run on the CPU.",
+                        e);
+                }
+
+                warn?.Invoke($"GoodTransfer.ML: CUDA device {device} cannot be used ({e.Message}); running on the CPU instead.");
+            }
+        }
+
+        return Create(modelPath, options, gpuDevice: null);
+    }
+
+    /// <summary>Runs <paramref name="count"/> images of <paramref name="images"/> and writes their features into <paramref name="features"/>.</summary>
+    public void Run(float[] images, int count, float[] features)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(
+            OrtMemoryInfo.DefaultInstance,
+            images.AsMemory(0, count * Imaging.TorchvisionTransform.TensorLength),
+            [count, 3, Imaging.TorchvisionTransform.CropSize, Imaging.TorchvisionTransform.CropSize]);
+        using var output = OrtValue.CreateTensorValueFromMemory(
+            OrtMemoryInfo.DefaultInstance,
+            features.AsMemory(0, count * FeatureSize),
+            [count, FeatureSize]);
+        session.Run(runOptions, [Onnx.ResNetGraphBuilder.InputName], [input], [Onnx.ResNetGraphBuilder.OutputName], [output]);
+    }
+
+    public void Dispose()
+    {
+        runOptions.Dispose();
+        session.Dispose();
+    }
+
+    private static FeatureSession Create(string modelPath, GoodTransferOptions options, int? gpuDevice)
+    {
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        if (options.CpuThreads is int threads)
+        {
+            sessionOptions.IntraOpNumThreads = threads;
+        }
+
+        if (gpuDevice is int device)
+        {
+            sessionOptions.AppendExecutionProvider_CUDA(device);
+        }
+
+        var session = new InferenceSession(modelPath, sessionOptions);
+        try
+        {
+            var dims = session.OutputMetadata[Onnx.ResNetGraphBuilder.OutputName].Dimensions;
+            return new FeatureSession(session, dims[^1], gpuDevice);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+}

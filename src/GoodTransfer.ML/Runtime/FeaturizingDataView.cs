@@ -1,0 +1,332 @@
+using System.Collections.Concurrent;
+using GoodTransfer.ML.Imaging;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace GoodTransfer.ML.Runtime;
+
+/// <summary>
+/// The featurizer's output as a lazy data view that runs the network on batches of images, with the
+/// next batch decoded and resized on another thread while the current one runs. ML.NET's own
+/// OnnxTransformer runs one row per call; this is the featurizer's fast path. Its rows and columns are
+/// those of the equivalent chain of ML.NET transformers that a saved model holds.
+/// </summary>
+internal sealed class FeaturizingDataView : IDataView
+{
+    private readonly IDataView source;
+    private readonly FeatureSession session;
+    private readonly ImageInputKind kind;
+    private readonly int inputColumn;
+    private readonly int batchSize;
+
+    public FeaturizingDataView(IDataView source, DataViewSchema schema, FeatureSession session, ImageInputKind kind, string inputColumnName, int batchSize)
+    {
+        this.source = source;
+        this.session = session;
+        this.kind = kind;
+        this.batchSize = batchSize;
+        Schema = schema;
+        inputColumn = source.Schema[inputColumnName].Index;
+        FeaturesColumn = schema.Count - 1;
+    }
+
+    public bool CanShuffle => false;
+
+    public DataViewSchema Schema { get; }
+
+    /// <summary>The index of the features column: the last; all before it are the source's.</summary>
+    private int FeaturesColumn { get; }
+
+    public long? GetRowCount() => source.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
+        var passthrough = source.Schema.Where(c => needed.Contains(c.Index)).ToList();
+        var main = source.GetRowCursor(passthrough);
+        if (!needed.Contains(FeaturesColumn))
+        {
+            return new Cursor(this, main, producer: null);
+        }
+
+        try
+        {
+            // A second cursor over the same rows reads ahead for the network; the first serves the other columns in step.
+            var lookahead = source.GetRowCursor([source.Schema[inputColumn]]);
+            return new Cursor(this, main, new BatchProducer(this, lookahead));
+        }
+        catch
+        {
+            main.Dispose();
+            throw;
+        }
+    }
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded, rand)];
+
+    /// <summary>One batch of images read, preprocessed and featurized, or the error of one of its rows.</summary>
+    private sealed class Batch
+    {
+        public required float[] Images { get; init; }
+
+        public int Count { get; init; }
+
+        public Exception?[] Errors { get; init; } = [];
+
+        public float[]? Features { get; set; }
+    }
+
+    /// <summary>Reads and preprocesses batches on a background thread, at most two ahead of the reader.</summary>
+    private sealed class BatchProducer : IDisposable
+    {
+        private readonly FeaturizingDataView parent;
+        private readonly DataViewRowCursor lookahead;
+        private readonly BlockingCollection<Batch> ready = new(boundedCapacity: 2);
+        private readonly CancellationTokenSource stop = new();
+        private readonly Task task;
+
+        public BatchProducer(FeaturizingDataView parent, DataViewRowCursor lookahead)
+        {
+            this.parent = parent;
+            this.lookahead = lookahead;
+            task = Task.Factory.StartNew(Produce, TaskCreationOptions.LongRunning);
+        }
+
+        /// <summary>The next batch, or null at the end of the data.</summary>
+        public Batch? Next()
+        {
+            foreach (var batch in ready.GetConsumingEnumerable())
+            {
+                return batch;
+            }
+
+            // The producer finished: rethrow what stopped it, if anything did.
+            task.GetAwaiter().GetResult();
+            return null;
+        }
+
+        public void Dispose()
+        {
+            stop.Cancel();
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+                // Cancelled or failed after the reader stopped reading; nothing is waiting for its result.
+            }
+
+            lookahead.Dispose();
+            ready.Dispose();
+            stop.Dispose();
+        }
+
+        private void Produce()
+        {
+            try
+            {
+                var reader = InputReader.Create(parent.kind, lookahead, parent.inputColumn);
+                while (!stop.IsCancellationRequested)
+                {
+                    var inputs = new List<object?>(parent.batchSize);
+                    while (inputs.Count < parent.batchSize && lookahead.MoveNext())
+                    {
+                        inputs.Add(reader());
+                    }
+
+                    if (inputs.Count == 0)
+                    {
+                        break;
+                    }
+
+                    var batch = new Batch
+                    {
+                        Images = new float[inputs.Count * TorchvisionTransform.TensorLength],
+                        Count = inputs.Count,
+                        Errors = new Exception?[inputs.Count],
+                    };
+                    Parallel.For(0, inputs.Count, new ParallelOptions { CancellationToken = stop.Token }, i =>
+                    {
+                        try
+                        {
+                            var image = Decode(parent.kind, inputs[i]);
+                            TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(i * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
+                        }
+                        catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
+                        {
+                            batch.Errors[i] = e;
+                        }
+                    });
+                    ready.Add(batch, stop.Token);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The reader stopped early.
+            }
+            finally
+            {
+                ready.CompleteAdding();
+            }
+        }
+
+        private static RgbImage Decode(ImageInputKind kind, object? input) => kind switch
+        {
+            ImageInputKind.Image => input is MLImage image
+                ? ImageDecoder.FromMLImage(image, "an image of the input column")
+                : throw new InvalidImageException("an image column", "the row holds no image (null)"),
+            ImageInputKind.Bytes => ImageDecoder.Decode((byte[])input!, $"encoded image bytes ({((byte[])input!).Length} bytes)"),
+            _ => string.IsNullOrEmpty((string?)input)
+                ? throw new InvalidImageException("an image path column", "the row's path is empty")
+                : ImageDecoder.DecodeFile((string)input!),
+        };
+    }
+
+    /// <summary>Reads the current row's image value in the form the decoder takes, copying what the cursor would reuse.</summary>
+    private static class InputReader
+    {
+        public static Func<object?> Create(ImageInputKind kind, DataViewRowCursor cursor, int column)
+        {
+            var schemaColumn = cursor.Schema[column];
+            switch (kind)
+            {
+                case ImageInputKind.Image:
+                    {
+                        var getter = cursor.GetGetter<MLImage>(schemaColumn);
+                        return () =>
+                        {
+                            MLImage image = null!;
+                            getter(ref image);
+                            return image;
+                        };
+                    }
+
+                case ImageInputKind.Bytes:
+                    {
+                        var getter = cursor.GetGetter<VBuffer<byte>>(schemaColumn);
+                        var buffer = default(VBuffer<byte>);
+                        return () =>
+                        {
+                            getter(ref buffer);
+                            return buffer.DenseValues().ToArray();
+                        };
+                    }
+
+                default:
+                    {
+                        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(schemaColumn);
+                        var text = default(ReadOnlyMemory<char>);
+                        return () =>
+                        {
+                            getter(ref text);
+                            return text.ToString();
+                        };
+                    }
+            }
+        }
+    }
+
+    private sealed class Cursor : DataViewRowCursor
+    {
+        private readonly FeaturizingDataView parent;
+        private readonly DataViewRowCursor main;
+        private readonly BatchProducer? producer;
+        private Batch? batch;
+        private int indexInBatch = -1;
+        private long position = -1;
+        private bool disposed;
+
+        public Cursor(FeaturizingDataView parent, DataViewRowCursor main, BatchProducer? producer)
+        {
+            this.parent = parent;
+            this.main = main;
+            this.producer = producer;
+        }
+
+        public override DataViewSchema Schema => parent.Schema;
+
+        public override long Position => position;
+
+        public override long Batch => 0;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) =>
+            column.Index == parent.FeaturesColumn ? producer is not null : main.IsColumnActive(main.Schema[column.Index]);
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (column.Index != parent.FeaturesColumn)
+            {
+                return main.GetGetter<TValue>(main.Schema[column.Index]);
+            }
+
+            if (producer is null || typeof(TValue) != typeof(VBuffer<float>))
+            {
+                throw new InvalidOperationException(producer is null
+                    ? $"Column '{column.Name}' was not requested when the cursor was made."
+                    : $"Column '{column.Name}' holds VBuffer<Single>, not {typeof(TValue).Name}.");
+            }
+
+            ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> value) =>
+            {
+                var current = batch ?? throw new InvalidOperationException("The cursor is not on a row.");
+                var size = parent.session.FeatureSize;
+                var editor = VBufferEditor.Create(ref value, size);
+                current.Features.AsSpan(indexInBatch * size, size).CopyTo(editor.Values);
+                value = editor.Commit();
+            };
+            return (ValueGetter<TValue>)(Delegate)getter;
+        }
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => main.GetIdGetter();
+
+        public override bool MoveNext()
+        {
+            if (disposed || !main.MoveNext())
+            {
+                return false;
+            }
+
+            position++;
+            if (producer is not null)
+            {
+                Advance();
+            }
+
+            return true;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !disposed)
+            {
+                disposed = true;
+                producer?.Dispose();
+                main.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Advance()
+        {
+            indexInBatch++;
+            if (batch is null || indexInBatch >= batch.Count)
+            {
+                batch = producer!.Next() ?? throw new InvalidOperationException("The image column ended before the other columns: the data view returned rows in different orders to two cursors.");
+                indexInBatch = 0;
+                // Rows whose image failed hold zeros; their features are computed but never served.
+                batch.Features = new float[batch.Count * parent.session.FeatureSize];
+                parent.session.Run(batch.Images, batch.Count, batch.Features);
+            }
+
+            if (batch.Errors[indexInBatch] is { } error)
+            {
+                throw error is InvalidImageException image
+                    ? new InvalidImageException(image.ImageSource, $"{image.Reason} (row {position})", error)
+                    : new InvalidImageException($"the image of row {position}", error.Message, error);
+            }
+        }
+    }
+}

@@ -9,6 +9,9 @@ using GoodTransfer.ML;
 //   dotnet run -c Release --project bench/GoodTransfer.ML.Benchmarks [-- --runs 5 --checkpoint r50.pth]
 //
 // With no checkpoint, one is made with Debian's python3-torch (bench/pytorch/make_resnet50_checkpoint.py).
+//
+//   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer, raw ONNX Runtime and stock ML.NET
+//   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
 
 if (args.Length > 0 && args[0] == "--convert-once")
 {
@@ -29,6 +32,22 @@ if (!File.Exists(checkpoint))
 {
     Console.WriteLine("Making a full-size ResNet-50 checkpoint with PyTorch...");
     Run(python, Path.Combine(repo, "bench/pytorch/make_resnet50_checkpoint.py"), checkpoint);
+}
+
+if (args.Contains("--throughput") || args.Contains("--soak"))
+{
+    var photos = TestPhotos(repo, IntOption("--images", 64));
+    if (args.Contains("--soak"))
+    {
+        Throughput.Soak(checkpoint, photos, IntOption("--soak", 10_000), work.FullName);
+    }
+    else
+    {
+        Throughput.Run(checkpoint, photos, IntOption("--passes", 3), work.FullName);
+    }
+
+    work.Delete(recursive: true);
+    return 0;
 }
 
 var fileMb = new FileInfo(checkpoint).Length / 1e6;
@@ -82,6 +101,13 @@ Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Speed-up over PyTorch: {torchTime / ourTime:F1}x (fresh process), {torchTime / warmTime:F1}x (warm)."));
 work.Delete(recursive: true);
 return 0;
+
+// The real JPEG photos of the tests, repeated to the count asked for.
+static List<string> TestPhotos(string repo, int count)
+{
+    var jpegs = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToArray();
+    return Enumerable.Range(0, count).Select(i => jpegs[i % jpegs.Length]).ToList();
+}
 
 static double Median(IEnumerable<double> values)
 {

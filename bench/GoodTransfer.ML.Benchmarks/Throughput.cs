@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using GoodTransfer.ML;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+
+/// <summary>
+/// Throughput of featurizing JPEG files with a full-size ResNet-50, in one process, against raw ONNX
+/// Runtime on the same graph and against the stock ML.NET pipeline; and a memory soak.
+/// </summary>
+internal static class Throughput
+{
+    private const int Size = 224;
+    private const int TensorLength = 3 * Size * Size;
+
+    /// <summary>Prints images per second (medians of <paramref name="passes"/> passes over <paramref name="images"/>) and the ratios.</summary>
+    public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work)
+    {
+        var cache = Path.Combine(work, "cache");
+        var options = new GoodTransferOptions { CacheDirectory = cache, CpuThreads = Environment.ProcessorCount };
+        var mlContext = new MLContext(seed: 1);
+        var data = mlContext.Data.LoadFromEnumerable(images.Select(p => new PathRow { Path = p }).ToArray());
+        var backbone = Backbone.FromFile(checkpoint);
+
+        // Fit once: converts and caches both ONNX forms; their paths are what the other runs use.
+        using var featurizer = mlContext.Transforms.GoodTransferFeaturize(backbone, inputColumnName: "Path", options: options).Fit(data);
+        var batched = Directory.GetFiles(Path.Combine(cache, "onnx"), "*-batch.onnx").Single();
+        var single = Directory.GetFiles(Path.Combine(cache, "onnx"), "*-single.onnx").Single();
+
+        var raw1 = Median(passes, () => RawOrt(batched, images.Count, 1));
+        var raw8 = Median(passes, () => RawOrt(batched, images.Count, 8));
+        var ours = Median(passes, () => Featurize(featurizer.Transform(data), images.Count));
+        var stock = StockPipeline(mlContext, data, single, images.Count, passes);
+
+        Console.WriteLine();
+        Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s):"));
+        Console.WriteLine();
+        Console.WriteLine("| pipeline | images/s | vs raw ONNX Runtime, batch 8 |");
+        Console.WriteLine("|---|---|---|");
+        Console.WriteLine(Invariant($"| raw ONNX Runtime, same graph, tensors only, batch 1 | {raw1:F1} | {raw1 / raw8:F2} |"));
+        Console.WriteLine(Invariant($"| raw ONNX Runtime, same graph, tensors only, batch 8 | {raw8:F1} | 1.00 |"));
+        Console.WriteLine(Invariant($"| GoodTransferFeaturize, JPEG files to features, batch 8 | {ours:F1} | {ours / raw8:F2} |"));
+        Console.WriteLine(Invariant($"| stock ML.NET: LoadImages, ResizeImages, ExtractPixels, ApplyOnnxModel | {stock:F1} | {stock / raw8:F2} |"));
+    }
+
+    /// <summary>Featurizes <paramref name="count"/> images, printing the working set every 1,000 and the peak.</summary>
+    public static void Soak(string checkpoint, IReadOnlyList<string> images, int count, string work)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = Enumerable.Range(0, count).Select(i => new PathRow { Path = images[i % images.Count] }).ToArray();
+        var data = mlContext.Data.LoadFromEnumerable(paths);
+        var options = new GoodTransferOptions { CacheDirectory = Path.Combine(work, "cache") };
+        using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(checkpoint), inputColumnName: "Path", options: options).Fit(data);
+        var output = featurizer.Transform(data);
+        using var cursor = output.GetRowCursor([output.Schema["Features"]]);
+        var getter = cursor.GetGetter<VBuffer<float>>(output.Schema["Features"]);
+        var features = default(VBuffer<float>);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.GetCurrentProcess();
+        Console.WriteLine("| images | working set (MB) | managed heap (MB) |");
+        Console.WriteLine("|---|---|---|");
+        while (cursor.MoveNext())
+        {
+            getter(ref features);
+            if ((cursor.Position + 1) % 1000 == 0)
+            {
+                process.Refresh();
+                Console.WriteLine(Invariant($"| {cursor.Position + 1} | {process.WorkingSet64 / 1e6:F0} | {GC.GetTotalMemory(false) / 1e6:F0} |"));
+            }
+        }
+
+        process.Refresh();
+        Console.WriteLine(Invariant($"{count} images in {clock.Elapsed.TotalSeconds:F1} s; peak working set {process.PeakWorkingSet64 / 1e6:F0} MB"));
+    }
+
+    private static double RawOrt(string model, int images, int batch)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var session = new InferenceSession(model, options);
+        var input = new float[batch * TensorLength];
+        for (var i = 0; i < input.Length; i++)
+        {
+            input[i] = (i % 251) / 251f;
+        }
+
+        using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
+        using var runOptions = new RunOptions();
+        using (session.Run(runOptions, ["image"], [value], ["features"]))
+        {
+            // Warm-up run: first-run allocations are not throughput.
+        }
+
+        var clock = Stopwatch.StartNew();
+        var done = 0;
+        while (done < images)
+        {
+            using var result = session.Run(runOptions, ["image"], [value], ["features"]);
+            done += batch;
+        }
+
+        return done / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Featurize(IDataView output, int expected)
+    {
+        var clock = Stopwatch.StartNew();
+        var rows = 0;
+        using (var cursor = output.GetRowCursor([output.Schema["Features"]]))
+        {
+            var getter = cursor.GetGetter<VBuffer<float>>(output.Schema["Features"]);
+            var features = default(VBuffer<float>);
+            while (cursor.MoveNext())
+            {
+                getter(ref features);
+                rows++;
+            }
+        }
+
+        if (rows != expected)
+        {
+            throw new InvalidOperationException($"featurized {rows} rows, expected {expected}");
+        }
+
+        return rows / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double StockPipeline(MLContext mlContext, IDataView data, string singleImageModel, int count, int passes)
+    {
+        // What an ML.NET user writes without this library: ML.NET's own resize and pixel extraction
+        // (not torchvision's preprocessing), then OnnxTransformer, one image per call.
+        using var model = (IDisposable)mlContext.Transforms.LoadImages("Loaded", null, "Path")
+            .Append(mlContext.Transforms.ResizeImages("Resized", Size, Size, "Loaded"))
+            .Append(mlContext.Transforms.ExtractPixels("goodtransfer_pixels", "Resized", scaleImage: 1f / 255))
+            .Append(mlContext.Transforms.ApplyOnnxModel("goodtransfer_features", "goodtransfer_pixels", singleImageModel))
+            .Fit(data);
+        var transformer = (ITransformer)model;
+        return Median(passes, () =>
+        {
+            var output = transformer.Transform(data);
+            var clock = Stopwatch.StartNew();
+            var column = output.Schema["goodtransfer_features"];
+            using var cursor = output.GetRowCursor([column]);
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            var features = default(VBuffer<float>);
+            var rows = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref features);
+                rows++;
+            }
+
+            return rows == count ? rows / clock.Elapsed.TotalSeconds : throw new InvalidOperationException("row count");
+        });
+    }
+
+    private static double Median(int passes, Func<double> measure)
+    {
+        measure();
+        var values = Enumerable.Range(0, passes).Select(_ => measure()).Order().ToArray();
+        return values[values.Length / 2];
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    internal sealed class PathRow
+    {
+        public string Path { get; set; } = string.Empty;
+    }
+}

@@ -175,7 +175,8 @@ internal static class ResNetGraphBuilder
         return model;
     }
 
-    private static ValueInfoProto TensorValueInfo(string name, TensorShapeProto.Types.Dimension first, params int[] rest)
+    /// <summary>A float32 tensor value of the given shape; the first dimension may be symbolic.</summary>
+    internal static ValueInfoProto TensorValueInfo(string name, TensorShapeProto.Types.Dimension first, params int[] rest)
     {
         var shape = new TensorShapeProto();
         shape.Dim.Add(first);

@@ -25,9 +25,9 @@ internal static class SingleImageGraph
     {
         var graph = model.Graph;
         graph.Input.Clear();
-        graph.Input.Add(Tensor(InputName, 3, ResNetGraphBuilder.ImageSize, ResNetGraphBuilder.ImageSize));
+        graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), ResNetGraphBuilder.ImageSize, ResNetGraphBuilder.ImageSize));
         graph.Output.Clear();
-        graph.Output.Add(Tensor(OutputName, featureSize));
+        graph.Output.Add(ResNetGraphBuilder.TensorValueInfo(OutputName, Fixed(featureSize)));
 
         graph.Initializer.Add(Int64s("single_image.batch_axis", 0));
         graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
@@ -51,21 +51,5 @@ internal static class SingleImageGraph
         return tensor;
     }
 
-    private static ValueInfoProto Tensor(string name, params int[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var dim in dims)
-        {
-            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
-        }
-
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto
-            {
-                TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape },
-            },
-        };
-    }
+    private static TensorShapeProto.Types.Dimension Fixed(int size) => new() { DimValue = size };
 }

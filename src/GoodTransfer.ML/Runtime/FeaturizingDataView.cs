@@ -151,7 +151,7 @@ internal sealed class FeaturizingDataView : IDataView
                     {
                         try
                         {
-                            var image = Decode(parent.kind, inputs[i]);
+                            var image = ImageInputDecoding.Decode(parent.kind, inputs[i]);
                             TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(i * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
                         }
                         catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
@@ -171,17 +171,6 @@ internal sealed class FeaturizingDataView : IDataView
                 ready.CompleteAdding();
             }
         }
-
-        private static RgbImage Decode(ImageInputKind kind, object? input) => kind switch
-        {
-            ImageInputKind.Image => input is MLImage image
-                ? ImageDecoder.FromMLImage(image, "an image of the input column")
-                : throw new InvalidImageException("an image column", "the row holds no image (null)"),
-            ImageInputKind.Bytes => ImageDecoder.Decode((byte[])input!, $"encoded image bytes ({((byte[])input!).Length} bytes)"),
-            _ => string.IsNullOrEmpty((string?)input)
-                ? throw new InvalidImageException("an image path column", "the row's path is empty")
-                : ImageDecoder.DecodeFile((string)input!),
-        };
     }
 
     /// <summary>Reads the current row's image value in the form the decoder takes, copying what the cursor would reuse.</summary>

@@ -17,27 +17,14 @@ internal static class PreprocessingMappings
     public const string BytesContract = "GoodTransfer.ML.Preprocess.Bytes.v1";
     public const string PathContract = "GoodTransfer.ML.Preprocess.Path.v1";
 
-    public static void FromImage(ImageRow input, PixelsRow output)
-    {
-        var image = input.Image ?? throw new InvalidImageException("an image column", "the row holds no image (null)");
-        TorchvisionTransform.ToTensor(ImageDecoder.FromMLImage(image, "an image of the input column"), output.Pixels);
-    }
+    public static void FromImage(ImageRow input, PixelsRow output) =>
+        TorchvisionTransform.ToTensor(ImageInputDecoding.FromImage(input.Image), output.Pixels);
 
-    public static void FromBytes(ImageBytesRow input, PixelsRow output)
-    {
-        var bytes = input.Bytes ?? [];
-        TorchvisionTransform.ToTensor(ImageDecoder.Decode(bytes, $"encoded image bytes ({bytes.Length} bytes)"), output.Pixels);
-    }
+    public static void FromBytes(ImageBytesRow input, PixelsRow output) =>
+        TorchvisionTransform.ToTensor(ImageInputDecoding.FromBytes(input.Bytes), output.Pixels);
 
-    public static void FromPath(ImagePathRow input, PixelsRow output)
-    {
-        if (string.IsNullOrEmpty(input.Path))
-        {
-            throw new InvalidImageException("an image path column", "the row's path is empty");
-        }
-
-        TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(input.Path), output.Pixels);
-    }
+    public static void FromPath(ImagePathRow input, PixelsRow output) =>
+        TorchvisionTransform.ToTensor(ImageInputDecoding.FromPath(input.Path), output.Pixels);
 
     /// <summary>
     /// ML.NET maps a CustomMapping's <see cref="MLImage"/> member only once the unsized image type is

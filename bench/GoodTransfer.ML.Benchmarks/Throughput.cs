@@ -51,7 +51,10 @@ internal static class Throughput
         var paths = Enumerable.Range(0, count).Select(i => new PathRow { Path = images[i % images.Count] }).ToArray();
         var data = mlContext.Data.LoadFromEnumerable(paths);
         var options = new GoodTransferOptions { CacheDirectory = Path.Combine(work, "cache") };
-        using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(checkpoint), inputColumnName: "Path", options: options).Fit(data);
+        // The canonical pipeline: ML.NET's image loader in front, so every MLImage it hands out must be released.
+        var featurizer = mlContext.Transforms.LoadImages("Image", null, "Path")
+            .Append(mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(checkpoint), options: options))
+            .Fit(data);
         var output = featurizer.Transform(data);
         using var cursor = output.GetRowCursor([output.Schema["Features"]]);
         var getter = cursor.GetGetter<VBuffer<float>>(output.Schema["Features"]);

@@ -151,7 +151,12 @@ internal sealed class FeaturizingDataView : IDataView
                     {
                         try
                         {
-                            var image = ImageInputDecoding.Decode(parent.kind, inputs[i]);
+                            var image = inputs[i] switch
+                            {
+                                RgbImage converted => converted,
+                                Exception failed => throw failed,
+                                var encoded => ImageInputDecoding.Decode(parent.kind, encoded),
+                            };
                             TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(i * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
                         }
                         catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
@@ -173,7 +178,10 @@ internal sealed class FeaturizingDataView : IDataView
         }
     }
 
-    /// <summary>Reads the current row's image value in the form the decoder takes, copying what the cursor would reuse.</summary>
+    /// <summary>
+    /// Reads the current row's image value, copying what the cursor would reuse: encoded bytes, a path,
+    /// or for image columns the converted <see cref="RgbImage"/> (or the error converting it).
+    /// </summary>
     private static class InputReader
     {
         public static Func<object?> Create(ImageInputKind kind, DataViewRowCursor cursor, int column)
@@ -183,12 +191,21 @@ internal sealed class FeaturizingDataView : IDataView
             {
                 case ImageInputKind.Image:
                     {
+                        // The image is converted at once: ML.NET's image loader disposes the image it handed
+                        // out when it is asked for the next one, so it must not be kept for later.
                         var getter = cursor.GetGetter<MLImage>(schemaColumn);
+                        MLImage image = null!;
                         return () =>
                         {
-                            MLImage image = null!;
                             getter(ref image);
-                            return image;
+                            try
+                            {
+                                return ImageInputDecoding.FromImage(image);
+                            }
+                            catch (InvalidImageException e)
+                            {
+                                return e;
+                            }
                         };
                     }
 

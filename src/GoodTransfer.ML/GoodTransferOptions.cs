@@ -1,3 +1,5 @@
+using GoodTransfer.ML.Acquisition;
+
 namespace GoodTransfer.ML;
 
 /// <summary>
@@ -46,6 +48,17 @@ public sealed class GoodTransferOptions
     /// and the cache path. The default is the environment variable <c>GOODTRANSFER_OFFLINE</c> (<c>1</c> or <c>true</c>), else online.
     /// </summary>
     public bool? Offline { get; set; }
+
+    /// <summary>
+    /// Receives the progress of checkpoint downloads: bytes done, the total when the server states it, and
+    /// the rate; at most every 100 ms and once when a file is complete, on the thread that downloads.
+    /// The default (<see langword="null"/>) reports nothing; ML.NET's log (<c>MLContext.Log</c>) still
+    /// says when a download starts, resumes, retries and finishes.
+    /// </summary>
+    public IProgress<DownloadProgress>? Progress { get; set; }
+
+    /// <summary>Retry, stall and lock timing; the tests shorten it.</summary>
+    internal AcquisitionPolicy AcquisitionPolicy { get; set; } = AcquisitionPolicy.Default;
 }
 
 /// <summary>The defaults of <see cref="GoodTransferOptions"/>, in one place.</summary>

@@ -9,6 +9,11 @@ internal sealed record AcquisitionSettings(string CacheDirectory, string? Mirror
 
     public string CheckpointFolder => Path.Combine(CacheDirectory, "checkpoints");
 
+    public string OnnxFolder => Path.Combine(CacheDirectory, "onnx");
+
+    /// <summary>The lock file of a cache entry, kept apart so that the entries' folders hold only data.</summary>
+    public string LockFor(string entryName) => Path.Combine(CacheDirectory, "locks", entryName + ".lock");
+
     public static AcquisitionSettings From(GoodTransferOptions options) => new(
         Path.GetFullPath(options.CacheDirectory ?? NonEmpty(HomeVariable) ?? DefaultCacheDirectory()),
         options.MirrorUrl ?? NonEmpty(MirrorVariable),

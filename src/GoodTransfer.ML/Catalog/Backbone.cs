@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using GoodTransfer.ML.Acquisition;
 using GoodTransfer.ML.Checkpoints;
 using GoodTransfer.ML.Onnx;
@@ -22,7 +21,8 @@ public sealed partial class Backbone
         Augmentations? augmentations,
         IReadOnlyList<int> paperTables,
         string? architecture,
-        int? featureSize)
+        int? featureSize,
+        string? sha256 = null)
     {
         Name = name;
         FileName = fileName;
@@ -34,6 +34,7 @@ public sealed partial class Backbone
         PaperTables = paperTables;
         Architecture = architecture;
         FeatureSize = featureSize;
+        Sha256 = sha256;
     }
 
     /// <summary>The backbone's name: the catalog member's name (<c>MocoV2ImageNet</c>), or a local file's name without extension.</summary>
@@ -65,6 +66,14 @@ public sealed partial class Backbone
 
     /// <summary>The length of the last stage's pooled features (2048 for ResNet-50); <see langword="null"/> for a local file until it is read.</summary>
     public int? FeatureSize { get; }
+
+    /// <summary>
+    /// The SHA-256 (lower-case hex) a download of this checkpoint must have, or <see langword="null"/> when the
+    /// catalog pins none. No entry pins one yet: the published files could not be fetched where this catalog
+    /// was written. Every download's hash is recorded beside it in the cache (<c>&lt;file&gt;.sha256</c>) and
+    /// checked on later use either way.
+    /// </summary>
+    public string? Sha256 { get; }
 
     /// <summary>The preprocessing the backbone was trained and evaluated with; the featurizer applies it.</summary>
     public ImagePreprocessing Preprocessing { get; } = ImagePreprocessing.ImageNet;
@@ -112,18 +121,28 @@ public sealed partial class Backbone
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         options ??= new GoodTransferOptions();
-        var checkpoint = CheckpointStore.Resolve(this, options);
-        return Convert(checkpoint, onnxPath, options.FeatureLayer);
+        if (CheckpointPath is { } local)
+        {
+            // Hashed on the second core while it is read, rather than before.
+            return Convert(local, onnxPath, options.FeatureLayer);
+        }
+
+        var checkpoint = CheckpointStore.Resolve(this, options, AcquisitionLog.None);
+        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256);
     }
 
     /// <inheritdoc/>
     public override string ToString() => Name;
 
+    /// <summary>This catalog entry with a pinned SHA-256: how the tests check that a download with another hash is refused.</summary>
+    internal Backbone WithSha256(string sha256) =>
+        new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant());
+
     internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
-        var hashing = knownSha256 is null ? Task.Run(() => HashFile(checkpoint)) : Task.FromResult(knownSha256);
+        var hashing = knownSha256 is null ? Task.Run(() => FileHashes.Compute(checkpoint)) : Task.FromResult(knownSha256);
         StateDict stateDict;
         try
         {
@@ -152,13 +171,5 @@ public sealed partial class Backbone
             sha256,
             stateDict.Layout,
             stateDict.IgnoredKeys);
-    }
-
-    internal static string HashFile(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-
-        // Lower-case hex, as sha256sum prints it.
-        return System.Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
     }
 }

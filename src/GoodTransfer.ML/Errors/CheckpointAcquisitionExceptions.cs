@@ -91,3 +91,53 @@ public sealed class CheckpointDownloadException : IOException
     /// <summary>The HTTP status code, or <see langword="null"/> when no response came.</summary>
     public int? StatusCode { get; }
 }
+
+/// <summary>
+/// A checkpoint's SHA-256 is not the one expected: a download that differs from the hash the catalog
+/// pins (it was not cached), or a cached file that no longer matches the hash recorded beside it when it
+/// was downloaded. The message names the file, the expected and the actual hash.
+/// </summary>
+public sealed class CheckpointIntegrityException : IOException
+{
+    /// <summary>Creates an exception with a message only.</summary>
+    public CheckpointIntegrityException()
+    {
+    }
+
+    /// <summary>Creates an exception with a message only.</summary>
+    /// <param name="message">The message.</param>
+    public CheckpointIntegrityException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and its cause.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public CheckpointIntegrityException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates an exception naming the file, the hash expected and the hash found.</summary>
+    /// <param name="message">The message; it names the file and both hashes.</param>
+    /// <param name="filePath">The file whose hash differs (for a refused download, its source URL).</param>
+    /// <param name="expectedSha256">The hash expected, lower-case hex.</param>
+    /// <param name="actualSha256">The hash of the bytes found, lower-case hex.</param>
+    public CheckpointIntegrityException(string message, string filePath, string expectedSha256, string actualSha256)
+        : base(message)
+    {
+        FilePath = filePath;
+        ExpectedSha256 = expectedSha256;
+        ActualSha256 = actualSha256;
+    }
+
+    /// <summary>The file whose hash differs: the cached file, or for a refused download its URL.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>The SHA-256 expected: the catalog's pin or the recorded hash.</summary>
+    public string? ExpectedSha256 { get; }
+
+    /// <summary>The SHA-256 of the bytes found.</summary>
+    public string? ActualSha256 { get; }
+}

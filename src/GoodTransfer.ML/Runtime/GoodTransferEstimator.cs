@@ -70,7 +70,11 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
-        var models = OnnxModelCache.Models(Backbone, Options);
+        CachedModels models;
+        using (var log = AcquisitionLog.For(catalog))
+        {
+            models = OnnxModelCache.Models(Backbone, Options, log);
+        }
 
         // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
         // CUDA provider that the ONNX Runtime package lacks, so it only gets the GPU if the session got it.

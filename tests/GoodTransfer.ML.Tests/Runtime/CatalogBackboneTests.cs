@@ -70,6 +70,57 @@ public sealed class CatalogBackboneTests
 
         Assert.Equal(404, error.StatusCode);
         Assert.Contains(server.BaseUrl + "exemplar_v1.pth", error.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateFiles(cache.Folder, "*", SearchOption.AllDirectories));
+
+        // Only the entry's lock file, which stays by design (see CacheLock).
+        Assert.Equal(["locks/exemplar_v1.pth.lock"], Directory.EnumerateFiles(cache.Folder, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(cache.Folder, f)));
+    }
+
+    [Fact]
+    public void A_second_Fit_makes_no_request_and_no_conversion_and_the_MLContext_log_says_what_happened()
+    {
+        using var server = new CheckpointServer();
+        server.Add(Backbone.MocoV2ImageNet.FileName, AcquisitionFixture.Checkpoint);
+        using var cache = new TemporaryFile("unused");
+        var mlContext = new MLContext(seed: 1);
+        var messages = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Source == "GoodTransfer" && e.Kind is not Microsoft.ML.Runtime.ChannelMessageKind.Trace)
+            {
+                lock (messages)
+                {
+                    messages.Add(e.RawMessage);
+                }
+            }
+        };
+        var data = FeatureFixtures.Paths(mlContext, [FeatureFixtures.Manifest.Images[0].FullPath]);
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, MirrorUrl = server.BaseUrl };
+        var estimator = mlContext.Transforms.GoodTransferFeaturize(Backbone.MocoV2ImageNet, inputColumnName: "Path", options: options);
+
+        using (estimator.Fit(data))
+        {
+        }
+
+        var onnx = Directory.GetFiles(Path.Combine(cache.Folder, "onnx")).Order().ToArray();
+        Assert.Equal(2, onnx.Length);
+        var converted = onnx.Select(File.GetLastWriteTimeUtc).ToArray();
+        var first = messages.ToList();
+        messages.Clear();
+        using (estimator.Fit(data))
+        {
+        }
+
+        Assert.Equal(1, server.RequestsFor(Backbone.MocoV2ImageNet.FileName));
+        Assert.Equal(converted, onnx.Select(File.GetLastWriteTimeUtc));
+        var url = server.BaseUrl + "moco_v2_imagenet.pth";
+        var checkpoint = Path.Combine(cache.Folder, "checkpoints", "moco_v2_imagenet.pth");
+        Assert.Equal($"Downloading moco_v2_imagenet.pth (750177 bytes) from {url}.", first[0]);
+        Assert.Matches($@"^Downloaded moco_v2_imagenet\.pth: 750177 bytes in [0-9.]+ s, SHA-256 {AcquisitionFixture.CheckpointSha256}\.$", first[1]);
+        Assert.Equal($"Cached moco_v2_imagenet.pth at {checkpoint}.", first[2]);
+        Assert.StartsWith("Converted MocoV2ImageNet to ONNX in ", first[3], StringComparison.Ordinal);
+        Assert.Equal(4, first.Count);
+        Assert.Equal(
+            [$"Using the cached checkpoint {checkpoint} (SHA-256 {AcquisitionFixture.CheckpointSha256}).", $"Using the cached ONNX models {onnx[0]} and {Path.GetFileName(onnx[1])}."],
+            messages);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using GoodTransfer.ML;
+using static BenchProcess;
 
 // Conversion benchmark: a full-size ResNet-50 checkpoint to ONNX, timed and measured in fresh
 // processes, against PyTorch's own torch.load + torch.onnx.export on the same file in the same run.
@@ -12,6 +13,14 @@ using GoodTransfer.ML;
 //
 //   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer, raw ONNX Runtime and stock ML.NET
 //   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
+//   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
+//                                                  second Fits in fresh processes and in the same process, each
+//                                                  timed to its first feature (SecondFitBenchmark.cs)
+
+if (args.Length > 0 && args[0] == SecondFitBenchmark.FitTwiceMode)
+{
+    return SecondFitBenchmark.FitTwice(args[1], args[2], args[3]);
+}
 
 if (args.Length > 0 && args[0] == "--convert-once")
 {
@@ -50,11 +59,17 @@ if (args.Contains("--throughput") || args.Contains("--soak"))
     return 0;
 }
 
+var (self, selfArgs) = Self();
+if (args.Contains("--second-fit"))
+{
+    var image = Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images/chelsea_333x500.jpg");
+    SecondFitBenchmark.Run(self, selfArgs, checkpoint, image, runs);
+    work.Delete(recursive: true);
+    return 0;
+}
+
 var fileMb = new FileInfo(checkpoint).Length / 1e6;
 var onnx = Path.Combine(work.FullName, "resnet50.onnx");
-var self = Environment.ProcessPath!;
-// Started through the apphost, run it again; started as 'dotnet x.dll', pass the dll.
-string[] selfArgs = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(Program).Assembly.Location] : [];
 
 var ours = new List<(double Seconds, double PeakMb)>();
 for (var i = 0; i < runs; i++)
@@ -109,38 +124,12 @@ static List<string> TestPhotos(string repo, int count)
     return Enumerable.Range(0, count).Select(i => jpegs[i % jpegs.Length]).ToList();
 }
 
-static double Median(IEnumerable<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-}
-
 static double PeakRssMegabytes()
 {
     // VmHWM: the resident set's high-water mark, the figure that matters for a 2-core, shared machine.
     var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
     var kibibytes = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     return kibibytes * 1024 / 1e6;
-}
-
-string Run(string file, params string[] arguments)
-{
-    var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var argument in arguments)
-    {
-        start.ArgumentList.Add(argument);
-    }
-
-    using var process = Process.Start(start)!;
-    var error = process.StandardError.ReadToEndAsync();
-    var output = process.StandardOutput.ReadToEnd();
-    process.WaitForExit();
-    if (process.ExitCode != 0)
-    {
-        throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
-    }
-
-    return output;
 }
 
 int IntOption(string name, int fallback) =>
@@ -152,15 +141,3 @@ string? StringOption(string name)
     return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
 }
 
-static string FindRepositoryRoot()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        if (File.Exists(Path.Combine(dir.FullName, "GoodTransfer.ML.sln")))
-        {
-            return dir.FullName;
-        }
-    }
-
-    return Directory.GetCurrentDirectory();
-}

@@ -48,7 +48,7 @@ internal static class CheckpointDownloader
         return transfer.Run();
     }
 
-    internal static string Size(long? bytes) => bytes switch
+    private static string Size(long? bytes) => bytes switch
     {
         null => "size unknown",
         >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:0.0} MB"),

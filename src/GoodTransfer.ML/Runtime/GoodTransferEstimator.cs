@@ -3,7 +3,6 @@ using GoodTransfer.ML.Onnx;
 using GoodTransfer.ML.Runtime;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Onnx;
 
 namespace GoodTransfer.ML;
 
@@ -77,53 +76,11 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         }
 
         // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
-        // CUDA provider that the ONNX Runtime package lacks, so it only gets the GPU if the session got it.
+        // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
         var session = FeatureSession.Open(models.Batched, Options, Console.Error.WriteLine);
-        var steps = new List<ITransformer>();
-        try
-        {
-            var data = input;
-            ITransformer Add(ITransformer step)
-            {
-                steps.Add(step);
-                data = step.Transform(data);
-                return step;
-            }
-
-            Add(catalog.CopyColumns(PreprocessingColumns.Input, InputColumnName).Fit(data));
-            Add(Preprocessing(kind).Fit(data));
-            Add(catalog.ApplyOnnxModel(new OnnxOptions
-            {
-                ModelFile = models.SingleImage,
-                InputColumns = [SingleImageGraph.InputName],
-                OutputColumns = [SingleImageGraph.OutputName],
-                GpuDeviceId = session.GpuDeviceId,
-                FallbackToCpu = Options.FallbackToCpu,
-                IntraOpNumThreads = Options.CpuThreads,
-            }).Fit(data));
-            Add(catalog.CopyColumns(OutputColumnName, SingleImageGraph.OutputName).Fit(data));
-            Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
-            var chain = new TransformerChain<ITransformer>([.. steps]);
-            return new GoodTransferTransformer(chain, session, Options.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
-        }
-        catch
-        {
-            foreach (var step in steps.OfType<IDisposable>())
-            {
-                step.Dispose();
-            }
-
-            session.Dispose();
-            throw;
-        }
+        var chain = new EquivalentChain(catalog, input.Schema, kind, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, Options);
+        return new GoodTransferTransformer(chain, session, Options.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
     }
-
-    private IEstimator<ITransformer> Preprocessing(ImageInputKind kind) => kind switch
-    {
-        ImageInputKind.Image => catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract),
-        ImageInputKind.Bytes => catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), PreprocessingMappings.BytesContract),
-        _ => catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), PreprocessingMappings.PathContract),
-    };
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>
     internal sealed class NoInputRow

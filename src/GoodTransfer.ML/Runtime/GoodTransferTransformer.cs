@@ -21,14 +21,14 @@ namespace GoodTransfer.ML;
 /// </remarks>
 public sealed class GoodTransferTransformer : ITransformer, IDisposable
 {
-    private readonly TransformerChain<ITransformer> chain;
+    private readonly Lazy<TransformerChain<ITransformer>> chain;
     private readonly FeatureSession session;
     private readonly int batchSize;
     private readonly ImageInputKind kind;
 
-    internal GoodTransferTransformer(TransformerChain<ITransformer> chain, FeatureSession session, int batchSize, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
+    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, int batchSize, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
     {
-        this.chain = chain;
+        this.chain = new Lazy<TransformerChain<ITransformer>>(chain.Build, LazyThreadSafetyMode.ExecutionAndPublication);
         this.session = session;
         this.batchSize = batchSize;
         this.kind = kind;
@@ -64,7 +64,7 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         Check(inputSchema);
-        return ((ITransformer)chain).GetRowToRowMapper(inputSchema);
+        return ((ITransformer)chain.Value).GetRowToRowMapper(inputSchema);
     }
 
     /// <inheritdoc/>
@@ -76,13 +76,16 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
 
     /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>
     /// <param name="ctx">The save context.</param>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain.Value).Save(ctx);
 
     /// <summary>Releases the ONNX Runtime sessions.</summary>
     public void Dispose()
     {
         session.Dispose();
-        chain.Dispose();
+        if (chain.IsValueCreated)
+        {
+            chain.Value.Dispose();
+        }
     }
 
     private void Check(DataViewSchema inputSchema)

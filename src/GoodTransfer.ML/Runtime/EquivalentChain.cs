@@ -1,0 +1,115 @@
+using GoodTransfer.ML.Onnx;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+
+namespace GoodTransfer.ML.Runtime;
+
+/// <summary>
+/// The chain of ML.NET's own transformers that computes what the featurizer computes, one image at a
+/// time: what a saved model holds (an outside assembly cannot write entries of its own into a model zip)
+/// and what <c>PredictionEngine</c> runs. Built only when first needed, so a <c>Fit</c> that is only used
+/// to transform loads one ONNX session, not two.
+/// </summary>
+internal sealed class EquivalentChain
+{
+    private readonly TransformsCatalog catalog;
+    private readonly DataViewSchema inputSchema;
+    private readonly ImageInputKind kind;
+    private readonly string inputColumnName;
+    private readonly string outputColumnName;
+    private readonly string singleImageModel;
+    private readonly int? gpuDeviceId;
+    private readonly GoodTransferOptions options;
+
+    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInputKind kind, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, GoodTransferOptions options)
+    {
+        this.catalog = catalog;
+        this.inputSchema = inputSchema;
+        this.kind = kind;
+        this.inputColumnName = inputColumnName;
+        this.outputColumnName = outputColumnName;
+        this.singleImageModel = singleImageModel;
+        this.gpuDeviceId = gpuDeviceId;
+        this.options = options;
+    }
+
+    public TransformerChain<ITransformer> Build()
+    {
+        var steps = new List<ITransformer>();
+        try
+        {
+            // Every step is fitted on the schema alone: nothing is learned from data.
+            IDataView data = new EmptyDataView(inputSchema);
+            void Add(ITransformer step)
+            {
+                steps.Add(step);
+                data = step.Transform(data);
+            }
+
+            Add(catalog.CopyColumns(PreprocessingColumns.Input, inputColumnName).Fit(data));
+            Add(Preprocessing().Fit(data));
+            Add(catalog.ApplyOnnxModel(new OnnxOptions
+            {
+                ModelFile = singleImageModel,
+                InputColumns = [SingleImageGraph.InputName],
+                OutputColumns = [SingleImageGraph.OutputName],
+                GpuDeviceId = gpuDeviceId,
+                FallbackToCpu = options.FallbackToCpu,
+                IntraOpNumThreads = options.CpuThreads,
+            }).Fit(data));
+            Add(catalog.CopyColumns(outputColumnName, SingleImageGraph.OutputName).Fit(data));
+            Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
+            return new TransformerChain<ITransformer>([.. steps]);
+        }
+        catch
+        {
+            foreach (var step in steps.OfType<IDisposable>())
+            {
+                step.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private IEstimator<ITransformer> Preprocessing() => kind switch
+    {
+        ImageInputKind.Image => catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract),
+        ImageInputKind.Bytes => catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), PreprocessingMappings.BytesContract),
+        _ => catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), PreprocessingMappings.PathContract),
+    };
+
+    /// <summary>A data view with a schema and no rows, to fit transformers that only look at the schema.</summary>
+    private sealed class EmptyDataView(DataViewSchema schema) : IDataView
+    {
+        public bool CanShuffle => false;
+
+        public DataViewSchema Schema => schema;
+
+        public long? GetRowCount() => 0;
+
+        public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) => new EmptyCursor(schema);
+
+        public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) => [new EmptyCursor(schema)];
+
+        private sealed class EmptyCursor(DataViewSchema schema) : DataViewRowCursor
+        {
+            public override DataViewSchema Schema => schema;
+
+            public override long Position => -1;
+
+            public override long Batch => 0;
+
+            public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
+                (ref TValue value) => throw new InvalidOperationException("An empty data view has no rows.");
+
+            public override ValueGetter<DataViewRowId> GetIdGetter() =>
+                (ref DataViewRowId value) => throw new InvalidOperationException("An empty data view has no rows.");
+
+            public override bool IsColumnActive(DataViewSchema.Column column) => true;
+
+            public override bool MoveNext() => false;
+        }
+    }
+}

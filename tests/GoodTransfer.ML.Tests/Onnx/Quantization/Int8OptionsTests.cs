@@ -85,4 +85,28 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
             Assert.NotEqual(fp32Features[i], int8Features[i]);
         }
     }
+
+    [Fact]
+    public void A_saved_int8_pipeline_loads_and_gives_the_features_it_gave_before()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        using var cache = new TemporaryFile("unused");
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8, CalibrationImages = QuantizationFixtures.CalibrationPaths };
+        using var model = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths);
+        var expected = FeatureFixtures.Column(model.Transform(paths), "Features");
+        using var saved = new TemporaryFile("model.zip");
+
+        mlContext.Model.Save(model, paths.Schema, saved.Path);
+        var loaded = mlContext.Model.Load(saved.Path, out _);
+        var actual = FeatureFixtures.Column(loaded.Transform(paths), "Features");
+        (loaded as IDisposable)?.Dispose();
+
+        // The saved form runs the one-image graph, the fitted one the batched graph: same integer kernels, one image at a time.
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.True(Similarity.Cosine(actual[i], expected[i]) >= 0.99999, $"{QuantizationFixtures.HeldOutFiles[i]}: cosine {Similarity.Cosine(actual[i], expected[i]):F7}");
+        }
+    }
 }

@@ -11,7 +11,8 @@ namespace GoodTransfer.ML.Onnx.Quantization;
 /// <remarks>
 /// <para>The scheme (see <see cref="QdqPlan"/> for where the pairs go):</para>
 /// <list type="bullet">
-/// <item>activations: uint8, asymmetric, per tensor, from the ranges seen on calibration images;</item>
+/// <item>activations: uint8, asymmetric, per tensor, over the smallest and largest values seen on the
+/// calibration images;</item>
 /// <item>Conv weights: int8, symmetric, per output channel (<see cref="ConvolutionWeights"/>);</item>
 /// <item>Conv biases: int32 in steps of input scale × weight scale;</item>
 /// <item>the normalisation, the global pooling and the features: float32, so the model's inputs and
@@ -19,7 +20,14 @@ namespace GoodTransfer.ML.Onnx.Quantization;
 /// </list>
 /// <para>uint8 activations with int8 weights is what ONNX Runtime fuses on x64 by default (int8
 /// activations are fused there only with the session option <c>session.qdq_is_int8_allowed</c>, which
-/// ML.NET's OnnxTransformer cannot set) and what VNNI's <c>vpdpbusd</c> multiplies natively.</para>
+/// ML.NET's OnnxTransformer cannot set) and what VNNI's <c>vpdpbusd</c> multiplies natively. Measured
+/// on ResNet-50 (ONNX Runtime 1.31, two Zen 4 cores): uint8 activations run 2.4 to 3 times as fast as
+/// float32; int8 activations, even with that option, leave 20 of the 53 convolutions and every Add
+/// in float and run no faster than float32.</para>
+/// <para>Min/max ranges, not clipped ones: on the trained fixture's Fashion-MNIST probe, percentile
+/// (99.99 %, 99.999 %) and least-squared-error clipping changed the accuracy by less than the probe's own
+/// noise (0.3 points), and least-squared-error clipping made the features five times noisier on images
+/// unlike the calibration images.</para>
 /// </remarks>
 internal static class Int8Quantizer
 {

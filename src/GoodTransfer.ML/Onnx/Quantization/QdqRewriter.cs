@@ -55,7 +55,7 @@ internal static class QdqRewriter
 
         foreach (var node in nodes)
         {
-            // One DequantizeLinear per (value, consumer), even where a node reads a value twice.
+            // One DequantizeLinear per (value, consumer node); a node that reads a value twice reads it twice.
             var dataInput = node.Input.Count > 0 ? node.Input[0] : string.Empty;
             var dequantized = new Dictionary<string, string>(StringComparer.Ordinal);
             for (var i = 0; i < node.Input.Count; i++)

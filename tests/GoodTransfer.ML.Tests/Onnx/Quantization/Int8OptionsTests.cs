@@ -28,6 +28,21 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
+    public void Fit_with_int8_and_no_calibration_images_is_refused_before_anything_is_converted()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        using var cache = new TemporaryFile("unused");
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8 };
+
+        var error = Assert.Throws<ArgumentException>(() =>
+            mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths));
+
+        Assert.StartsWith("Precision.Int8 needs GoodTransferOptions.CalibrationImages", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(cache.Folder, "onnx")));
+    }
+
+    [Fact]
     public void An_unknown_precision_is_refused()
     {
         var fixture = FixtureManifest.Instance.Checkpoint("bottleneck_root.pth");

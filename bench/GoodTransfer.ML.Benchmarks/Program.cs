@@ -16,6 +16,7 @@ using static BenchProcess;
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each
 //                                                  timed to its first feature (SecondFitBenchmark.cs)
+//   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
 
 if (args.Length > 0 && args[0] == SecondFitBenchmark.FitTwiceMode)
 {
@@ -41,6 +42,15 @@ if (!File.Exists(checkpoint))
 {
     Console.WriteLine("Making a full-size ResNet-50 checkpoint with PyTorch...");
     Run(python, Path.Combine(repo, "bench/pytorch/make_resnet50_checkpoint.py"), checkpoint);
+}
+
+if (args.Contains("--int8"))
+{
+    // The fixture JPEGs in name order: the first half calibrates, the second half is held out for the cosine check.
+    var photos = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToList();
+    Int8Throughput.Run(checkpoint, photos, IntOption("--passes", 7), IntOption("--images", 32), work.FullName);
+    work.Delete(recursive: true);
+    return 0;
 }
 
 if (args.Contains("--throughput") || args.Contains("--soak"))

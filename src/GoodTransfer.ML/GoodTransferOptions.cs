@@ -20,6 +20,20 @@ public sealed class GoodTransferOptions
         set => batchSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The batch size must be positive.");
     }
 
+    /// <summary>
+    /// The arithmetic of the ONNX model. The default is <see cref="Precision.Float32"/>;
+    /// <see cref="Precision.Int8"/> quantizes the model statically, calibrated on <see cref="CalibrationImages"/>.
+    /// </summary>
+    public Precision Precision { get; set; } = GoodTransferDefaults.Precision;
+
+    /// <summary>
+    /// Image files like those to be featurized (same kind of scene, camera, lighting), whose activation ranges
+    /// calibrate the int8 model: a few dozen are enough, more only slow the conversion. They are
+    /// preprocessed as the featurizer preprocesses its input. Required with <see cref="Precision.Int8"/>; the
+    /// default (<see langword="null"/>) is none, and they are ignored with <see cref="Precision.Float32"/>.
+    /// </summary>
+    public IReadOnlyList<string>? CalibrationImages { get; set; }
+
     /// <summary>Threads ONNX Runtime uses within one image on the CPU. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
     public int? CpuThreads { get; set; }
 
@@ -66,6 +80,7 @@ internal static class GoodTransferDefaults
 {
     public const FeatureLayer FeatureLayer = GoodTransfer.ML.FeatureLayer.Layer4;
     public const bool FallbackToCpu = true;
+    public const Precision Precision = GoodTransfer.ML.Precision.Float32;
     public const int BatchSize = 8;
     public const string OutputColumnName = "Features";
     public const string InputColumnName = "Image";

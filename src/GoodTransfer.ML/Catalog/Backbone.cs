@@ -1,6 +1,7 @@
 using GoodTransfer.ML.Acquisition;
 using GoodTransfer.ML.Checkpoints;
 using GoodTransfer.ML.Onnx;
+using GoodTransfer.ML.Onnx.Quantization;
 
 namespace GoodTransfer.ML;
 
@@ -114,21 +115,24 @@ public sealed partial class Backbone
     /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
     /// </remarks>
     /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
-    /// <param name="options">The feature layer (the last stage by default) and, for catalog backbones, the cache, mirror and offline settings.</param>
+    /// <param name="options">The feature layer (the last stage by default), the precision (float32 by default; int8 with its calibration images) and, for catalog backbones, the cache, mirror and offline settings.</param>
     /// <returns>What was converted: the architecture, the feature size, the checkpoint's hash and the keys left out.</returns>
     /// <exception cref="CheckpointFormatException">The checkpoint was refused; the message names the file and the reason.</exception>
+    /// <exception cref="ArgumentException"><see cref="Precision.Int8"/> without <see cref="GoodTransferOptions.CalibrationImages"/>.</exception>
+    /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
     public OnnxExport ExportOnnx(string onnxPath, GoodTransferOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         options ??= new GoodTransferOptions();
+        var int8Calibration = CalibrationImages.ForOptions(options);
         if (CheckpointPath is { } local)
         {
             // Hashed on the second core while it is read, rather than before.
-            return Convert(local, onnxPath, options.FeatureLayer);
+            return Convert(local, onnxPath, options.FeatureLayer, int8Calibration: int8Calibration);
         }
 
         var checkpoint = CheckpointStore.Resolve(this, options, AcquisitionLog.None);
-        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256);
+        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256, int8Calibration: int8Calibration);
     }
 
     /// <inheritdoc/>
@@ -138,7 +142,7 @@ public sealed partial class Backbone
     internal Backbone WithSha256(string sha256) =>
         new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant());
 
-    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null)
+    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null, IReadOnlyList<float[]>? int8Calibration = null)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
@@ -162,7 +166,7 @@ public sealed partial class Backbone
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, int8Calibration);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

@@ -1,0 +1,127 @@
+using GoodTransfer.ML.Tests.Support;
+using Microsoft.ML;
+
+namespace GoodTransfer.ML.Tests.Onnx.Quantization;
+
+/// <summary><see cref="GoodTransferOptions.Precision"/> and <see cref="GoodTransferOptions.CalibrationImages"/> through the public API.</summary>
+public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public void Float32_is_the_default()
+    {
+        Assert.Equal(Precision.Float32, new GoodTransferOptions().Precision);
+        Assert.Null(new GoodTransferOptions().CalibrationImages);
+    }
+
+    [Fact]
+    public void Int8_without_calibration_images_is_refused_before_anything_is_written()
+    {
+        var fixture = FixtureManifest.Instance.Checkpoint("bottleneck_root.pth");
+        using var onnx = new TemporaryFile("int8.onnx");
+
+        var error = Assert.Throws<ArgumentException>(() =>
+            Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { Precision = Precision.Int8 }));
+
+        Assert.Equal("options", error.ParamName);
+        Assert.StartsWith("Precision.Int8 needs GoodTransferOptions.CalibrationImages", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(onnx.Path));
+    }
+
+    [Fact]
+    public void Fit_with_int8_and_no_calibration_images_is_refused_before_anything_is_converted()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        using var cache = new TemporaryFile("unused");
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8 };
+
+        var error = Assert.Throws<ArgumentException>(() =>
+            mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths));
+
+        Assert.StartsWith("Precision.Int8 needs GoodTransferOptions.CalibrationImages", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(cache.Folder, "onnx")));
+    }
+
+    [Fact]
+    public void An_unknown_precision_is_refused()
+    {
+        var fixture = FixtureManifest.Instance.Checkpoint("bottleneck_root.pth");
+        using var onnx = new TemporaryFile("model.onnx");
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { Precision = (Precision)7 }));
+
+        Assert.Equal("options", error.ParamName);
+        Assert.StartsWith("Unknown precision.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_or_undecodable_calibration_image_is_named()
+    {
+        var fixture = FixtureManifest.Instance.Checkpoint("bottleneck_root.pth");
+        using var onnx = new TemporaryFile("model.onnx");
+        using var notAnImage = new TemporaryFile("not an image"u8.ToArray(), "notes.jpg");
+        var missing = Path.Combine(onnx.Folder, "missing.jpg");
+
+        var notFound = Assert.Throws<FileNotFoundException>(() => Backbone.FromFile(fixture.FullPath).ExportOnnx(
+            onnx.Path,
+            new GoodTransferOptions { Precision = Precision.Int8, CalibrationImages = [QuantizationFixtures.CalibrationPaths[0], missing] }));
+        var invalid = Assert.Throws<InvalidImageException>(() => Backbone.FromFile(fixture.FullPath).ExportOnnx(
+            onnx.Path,
+            new GoodTransferOptions { Precision = Precision.Int8, CalibrationImages = [notAnImage.Path] }));
+
+        Assert.Equal(missing, notFound.FileName);
+        Assert.Contains(notAnImage.Path, invalid.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(onnx.Path));
+    }
+
+    [Fact]
+    public void The_featurizer_runs_the_int8_models_and_caches_them_beside_the_float32_ones()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        using var cache = new TemporaryFile("unused");
+        var fp32Options = new GoodTransferOptions { CacheDirectory = cache.Folder };
+        var int8Options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8, CalibrationImages = QuantizationFixtures.CalibrationPaths };
+
+        using var fp32 = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: fp32Options).Fit(paths);
+        using var int8 = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: int8Options).Fit(paths);
+        var fp32Features = FeatureFixtures.Column(fp32.Transform(paths), "Features");
+        var int8Features = FeatureFixtures.Column(int8.Transform(paths), "Features");
+
+        var cached = Directory.GetFiles(Path.Combine(cache.Folder, "onnx"), "*.onnx").Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(4, cached.Count);
+        Assert.Equal(2, cached.Count(name => name!.Contains("-int8q", StringComparison.Ordinal)));
+        for (var i = 0; i < fp32Features.Count; i++)
+        {
+            var cosine = Similarity.Cosine(int8Features[i], fp32Features[i]);
+            output.WriteLine($"{QuantizationFixtures.HeldOutFiles[i]}: cosine int8 vs fp32 {cosine:F5}");
+            Assert.True(cosine >= 0.99, $"{QuantizationFixtures.HeldOutFiles[i]}: cosine {cosine:F5}");
+            Assert.NotEqual(fp32Features[i], int8Features[i]);
+        }
+    }
+
+    [Fact]
+    public void A_saved_int8_pipeline_loads_and_gives_the_features_it_gave_before()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        using var cache = new TemporaryFile("unused");
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8, CalibrationImages = QuantizationFixtures.CalibrationPaths };
+        using var model = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths);
+        var expected = FeatureFixtures.Column(model.Transform(paths), "Features");
+        using var saved = new TemporaryFile("model.zip");
+
+        mlContext.Model.Save(model, paths.Schema, saved.Path);
+        var loaded = mlContext.Model.Load(saved.Path, out _);
+        var actual = FeatureFixtures.Column(loaded.Transform(paths), "Features");
+        (loaded as IDisposable)?.Dispose();
+
+        // The saved form runs the one-image graph, the fitted one the batched graph: same integer kernels, one image at a time.
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.True(Similarity.Cosine(actual[i], expected[i]) >= 0.99999, $"{QuantizationFixtures.HeldOutFiles[i]}: cosine {Similarity.Cosine(actual[i], expected[i]):F7}");
+        }
+    }
+}

@@ -47,8 +47,8 @@ internal static class Int8Throughput
             var ratios = new List<double>();
             for (var pass = 0; pass < passes; pass++)
             {
-                fp32Rates.Add(ImagesPerSecond(fp32Session, batch, imagesPerPass));
-                int8Rates.Add(ImagesPerSecond(int8Session, batch, imagesPerPass));
+                fp32Rates.Add(Throughput.RawImagesPerSecond(fp32Session, batch, imagesPerPass));
+                int8Rates.Add(Throughput.RawImagesPerSecond(int8Session, batch, imagesPerPass));
                 ratios.Add(int8Rates[^1] / fp32Rates[^1]);
             }
 
@@ -67,32 +67,6 @@ internal static class Int8Throughput
     {
         using var options = new SessionOptions { IntraOpNumThreads = Threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         return new InferenceSession(model, options);
-    }
-
-    private static double ImagesPerSecond(InferenceSession session, int batch, int images)
-    {
-        var input = new float[batch * TensorLength];
-        for (var i = 0; i < input.Length; i++)
-        {
-            input[i] = (i % 251) / 251f;
-        }
-
-        using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
-        using var runOptions = new RunOptions();
-        using (session.Run(runOptions, ["image"], [value], ["features"]))
-        {
-            // Warm-up run: first-run allocations are not throughput.
-        }
-
-        var clock = Stopwatch.StartNew();
-        var done = 0;
-        while (done < images)
-        {
-            using var result = session.Run(runOptions, ["image"], [value], ["features"]);
-            done += batch;
-        }
-
-        return done / clock.Elapsed.TotalSeconds;
     }
 
     /// <summary>The features of each photo, decoded and preprocessed as the featurizer does it.</summary>

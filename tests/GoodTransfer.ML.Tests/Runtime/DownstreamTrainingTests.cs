@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -12,14 +11,12 @@ namespace GoodTransfer.ML.Tests.Runtime;
 /// </summary>
 public sealed class DownstreamTrainingTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
     private const int TrainImages = 1000;
     private const int TestImages = 400;
 
     [Fact]
     public void Sdca_and_LightGbm_learn_Fashion_MNIST_from_the_features_far_above_chance()
     {
-        Assert.True(Directory.Exists(FashionMnist), $"{FashionMnist} is missing: apt-get install dataset-fashion-mnist");
         DataViewTypeManager.Register(new ImageDataViewType(), typeof(MLImage));
         var mlContext = new MLContext(seed: 7);
         var train = mlContext.Data.LoadFromEnumerable(Load("train", TrainImages));
@@ -52,33 +49,24 @@ public sealed class DownstreamTrainingTests(Xunit.Abstractions.ITestOutputHelper
 
     private static List<FashionRow> Load(string split, int count)
     {
-        var pixels = ReadIdx(Path.Combine(FashionMnist, $"{split}-images-idx3-ubyte.gz"), 16);
-        var labels = ReadIdx(Path.Combine(FashionMnist, $"{split}-labels-idx1-ubyte.gz"), 8);
+        var (pixels, labels) = FashionMnist.Load(split, count);
         var rows = new List<FashionRow>(count);
         for (var i = 0; i < count; i++)
         {
-            var bgra = new byte[28 * 28 * 4];
-            for (var p = 0; p < 28 * 28; p++)
+            var bgra = new byte[FashionMnist.Side * FashionMnist.Side * 4];
+            for (var p = 0; p < FashionMnist.Side * FashionMnist.Side; p++)
             {
-                var v = pixels[(i * 28 * 28) + p];
+                var v = pixels[i][p];
                 bgra[(p * 4) + 0] = v;
                 bgra[(p * 4) + 1] = v;
                 bgra[(p * 4) + 2] = v;
                 bgra[(p * 4) + 3] = 255;
             }
 
-            rows.Add(new FashionRow { Image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Bgra32, bgra), Label = labels[i] });
+            rows.Add(new FashionRow { Image = MLImage.CreateFromPixels(FashionMnist.Side, FashionMnist.Side, MLPixelFormat.Bgra32, bgra), Label = labels[i] });
         }
 
         return rows;
-    }
-
-    private static byte[] ReadIdx(string path, int headerBytes)
-    {
-        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
-        using var memory = new MemoryStream();
-        gzip.CopyTo(memory);
-        return memory.ToArray()[headerBytes..];
     }
 
     private sealed class FashionRow

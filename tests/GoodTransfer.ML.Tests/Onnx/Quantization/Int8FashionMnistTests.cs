@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Compression;
 using GoodTransfer.ML.Imaging;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
@@ -22,7 +21,6 @@ namespace GoodTransfer.ML.Tests.Onnx.Quantization;
 /// </remarks>
 public sealed class Int8FashionMnistTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const string FashionMnist = "/usr/share/datasets/fashion-mnist";
     private const int TrainImages = 1000;
     private const int TestImages = 2000;
     private const int CalibrationStart = 2000;
@@ -38,10 +36,9 @@ public sealed class Int8FashionMnistTests(Xunit.Abstractions.ITestOutputHelper o
     [Fact]
     public void A_linear_probe_on_int8_features_is_within_1_point_of_one_on_float32_features()
     {
-        Assert.True(Directory.Exists(FashionMnist), $"{FashionMnist} is missing: apt-get install dataset-fashion-mnist");
         var clock = Stopwatch.StartNew();
-        var (trainPixels, trainLabels) = Load("train", CalibrationStart + CalibrationCount);
-        var (testPixels, testLabels) = Load("t10k", TestImages);
+        var (trainPixels, trainLabels) = FashionMnist.Load("train", CalibrationStart + CalibrationCount);
+        var (testPixels, testLabels) = FashionMnist.Load("t10k", TestImages);
         using var folder = new TemporaryFolder();
 
         // Calibration images are training images the probe does not see, written as the PNG files a user would pass.
@@ -132,23 +129,6 @@ public sealed class Int8FashionMnistTests(Xunit.Abstractions.ITestOutputHelper o
         using var file = File.Create(path);
         png.SaveTo(file);
         return path;
-    }
-
-    private static (byte[][] Pixels, uint[] Labels) Load(string split, int count)
-    {
-        var pixels = ReadIdx(Path.Combine(FashionMnist, $"{split}-images-idx3-ubyte.gz"), 16);
-        var labels = ReadIdx(Path.Combine(FashionMnist, $"{split}-labels-idx1-ubyte.gz"), 8);
-        return (
-            [.. Enumerable.Range(0, count).Select(i => pixels.AsSpan(i * Side * Side, Side * Side).ToArray())],
-            [.. labels.Take(count).Select(l => (uint)l)]);
-    }
-
-    private static byte[] ReadIdx(string path, int headerBytes)
-    {
-        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
-        using var memory = new MemoryStream();
-        gzip.CopyTo(memory);
-        return memory.ToArray()[headerBytes..];
     }
 
     private sealed class ProbeRow

@@ -22,7 +22,8 @@ public sealed class GoodTransferOptions
 
     /// <summary>
     /// The arithmetic of the ONNX model. The default is <see cref="Precision.Float32"/>;
-    /// <see cref="Precision.Int8"/> quantizes the model statically, calibrated on <see cref="CalibrationImages"/>.
+    /// <see cref="Precision.Int8"/> quantizes the model statically, calibrated on <see cref="CalibrationImages"/>,
+    /// for the CPU; <see cref="Precision.Float16"/> runs it in half precision on the GPU (<see cref="GpuDeviceId"/>).
     /// </summary>
     public Precision Precision { get; set; } = GoodTransferDefaults.Precision;
 
@@ -37,10 +38,20 @@ public sealed class GoodTransferOptions
     /// <summary>Threads ONNX Runtime uses within one image on the CPU. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
     public int? CpuThreads { get; set; }
 
-    /// <summary>The CUDA device to run on, with the GPU package. The default (<see langword="null"/>) runs on the CPU.</summary>
+    /// <summary>
+    /// The CUDA device to run on, with the GoodTransfer.ML.Gpu package (CUDA 12 and cuDNN 9 installed).
+    /// The default (<see langword="null"/>) runs on the CPU. Use a <see cref="BatchSize"/> of 32 or more
+    /// on a GPU; images are decoded on every CPU core while the GPU runs the previous batch.
+    /// </summary>
     public int? GpuDeviceId { get; set; }
 
-    /// <summary>Whether to run on the CPU when <see cref="GpuDeviceId"/> is set but CUDA cannot be used. The default is <see langword="true"/>.</summary>
+    /// <summary>
+    /// Whether to run on the CPU when <see cref="GpuDeviceId"/> is set but CUDA cannot be used (the CPU
+    /// package, no driver, no cuDNN, a device that does not exist). The default is <see langword="true"/>:
+    /// a warning naming the reason goes to <c>MLContext.Log</c> (source <c>GoodTransfer</c>) and
+    /// <see cref="GoodTransferTransformer.GpuDeviceId"/> is <see langword="null"/>. When <see langword="false"/>,
+    /// <c>Fit</c> throws <see cref="GpuUnavailableException"/> instead.
+    /// </summary>
     public bool FallbackToCpu { get; set; } = GoodTransferDefaults.FallbackToCpu;
 
     /// <summary>

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace GoodTransfer.ML;
 
 /// <summary>The arithmetic of the ONNX featurizer that GoodTransfer.ML writes and runs.</summary>
-[SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "Float32 and Int8 are the names ONNX, PyTorch and every runtime give these precisions.")]
+[SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "Float32, Float16 and Int8 are the names ONNX, PyTorch and every runtime give these precisions.")]
 public enum Precision
 {
     /// <summary>float32 throughout: features equal PyTorch's to float rounding. The default.</summary>
@@ -19,4 +19,14 @@ public enum Precision
     /// without VNNI gain less.
     /// </summary>
     Int8 = 1,
+
+    /// <summary>
+    /// float16 on a GPU: the network runs in half precision, on the tensor cores of NVIDIA GPUs since
+    /// Volta; the input and the features stay float32 and keep their shapes. Needs
+    /// <see cref="GoodTransferOptions.GpuDeviceId"/> (the GoodTransfer.ML.Gpu package). Features differ
+    /// from float32 ones by float16's rounding (cosine above 0.9999 on the test images). Where the GPU
+    /// cannot be used and <see cref="GoodTransferOptions.FallbackToCpu"/> is on, the same float16 model
+    /// runs on the CPU, slower than float32, so that features do not change with the machine.
+    /// </summary>
+    Float16 = 2,
 }

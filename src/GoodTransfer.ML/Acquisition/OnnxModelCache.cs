@@ -7,8 +7,8 @@ namespace GoodTransfer.ML.Acquisition;
 
 /// <summary>
 /// Converted ONNX models, cached in <c>&lt;cache&gt;/onnx/</c> and keyed by the checkpoint's SHA-256, the
-/// converter's version and the feature layer (the options that change the graph; for int8 also the
-/// quantizer's version and a hash of the calibration images' pixels), so that a second <c>Fit</c>
+/// converter's version and the feature layer (the options that change the graph; for float16 and int8 also
+/// the rewrite's version, and for int8 a hash of the calibration images' pixels), so that a second <c>Fit</c>
 /// with the same backbone converts nothing. The checkpoint's hash comes from its <c>.sha256</c> record
 /// (checked once per process), not from reading it again; a conversion holds a lock, so that threads and
 /// processes that ask together convert once.
@@ -23,10 +23,9 @@ internal static class OnnxModelCache
     public static CachedModels Models(Backbone backbone, GoodTransferOptions options, AcquisitionLog log)
     {
         var settings = AcquisitionSettings.From(options);
-        var int8Calibration = CalibrationImages.ForOptions(options);
+        var precision = ConversionPrecision.ForOptions(options);
         var checkpoint = CheckpointStore.Resolve(backbone, options, log);
-        var precision = int8Calibration is null ? string.Empty : $"-int8q{Int8Quantizer.QuantizerVersion}-{CalibrationImages.Hash(int8Calibration)[..16]}";
-        var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{options.FeatureLayer}{precision}".ToLowerInvariant();
+        var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{options.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
         var models = new CachedModels(Path.Combine(settings.OnnxFolder, stem + "-batch.onnx"), Path.Combine(settings.OnnxFolder, stem + "-single.onnx"));
         if (!Complete(models))
         {
@@ -36,7 +35,7 @@ internal static class OnnxModelCache
                 if (!Complete(models))
                 {
                     var clock = Stopwatch.StartNew();
-                    backbone.Convert(checkpoint.Path, models.Batched, options.FeatureLayer, models.SingleImage, checkpoint.Sha256, int8Calibration);
+                    backbone.Convert(checkpoint.Path, models.Batched, options.FeatureLayer, models.SingleImage, checkpoint.Sha256, precision);
                     log.Info(string.Create(CultureInfo.InvariantCulture, $"Converted {backbone.Name} to ONNX in {clock.Elapsed.TotalSeconds:0.00} s: {models.Batched}."));
                     return models;
                 }

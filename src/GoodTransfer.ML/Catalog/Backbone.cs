@@ -115,7 +115,7 @@ public sealed partial class Backbone
     /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
     /// </remarks>
     /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
-    /// <param name="options">The feature layer (the last stage by default), the precision (float32 by default; int8 with its calibration images) and, for catalog backbones, the cache, mirror and offline settings.</param>
+    /// <param name="options">The feature layer (the last stage by default), the precision (float32 by default; float16; int8 with its calibration images) and, for catalog backbones, the cache, mirror and offline settings.</param>
     /// <returns>What was converted: the architecture, the feature size, the checkpoint's hash and the keys left out.</returns>
     /// <exception cref="CheckpointFormatException">The checkpoint was refused; the message names the file and the reason.</exception>
     /// <exception cref="ArgumentException"><see cref="Precision.Int8"/> without <see cref="GoodTransferOptions.CalibrationImages"/>.</exception>
@@ -124,15 +124,15 @@ public sealed partial class Backbone
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         options ??= new GoodTransferOptions();
-        var int8Calibration = CalibrationImages.ForOptions(options);
+        var precision = ConversionPrecision.ForOptions(options);
         if (CheckpointPath is { } local)
         {
             // Hashed on the second core while it is read, rather than before.
-            return Convert(local, onnxPath, options.FeatureLayer, int8Calibration: int8Calibration);
+            return Convert(local, onnxPath, options.FeatureLayer, precision: precision);
         }
 
         var checkpoint = CheckpointStore.Resolve(this, options, AcquisitionLog.None);
-        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256, int8Calibration: int8Calibration);
+        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256, precision: precision);
     }
 
     /// <inheritdoc/>
@@ -142,7 +142,7 @@ public sealed partial class Backbone
     internal Backbone WithSha256(string sha256) =>
         new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant());
 
-    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null, IReadOnlyList<float[]>? int8Calibration = null)
+    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null, ConversionPrecision? precision = null)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
@@ -166,7 +166,7 @@ public sealed partial class Backbone
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, int8Calibration);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

@@ -25,12 +25,12 @@ internal static class ResNetOnnxConverter
     /// <param name="layer">Which stage's pooled output the model computes.</param>
     /// <param name="metadata">Extra <c>metadata_props</c> entries, e.g. the backbone name and the checkpoint's SHA-256.</param>
     /// <param name="singleImagePath">If set, also write the one-image form of <see cref="SingleImageGraph"/> (for ML.NET's OnnxTransformer) there, from the same conversion.</param>
-    /// <param name="int8Calibration">Calibration images (<c>[3, 224, 224]</c> tensors) to quantize the model to int8 with <see cref="Quantization.Int8Quantizer"/>; <see langword="null"/> keeps it float32.</param>
+    /// <param name="precision">The precision to write (<see cref="ConversionPrecision"/>); <see langword="null"/> is float32.</param>
     /// <returns>The architecture, the feature size and the path written.</returns>
     /// <exception cref="CheckpointMismatchException">The state dict is not a complete torchvision ResNet; nothing was changed or written.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="layer"/> is not a defined value.</exception>
     /// <exception cref="IOException">The file could not be written.</exception>
-    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, IReadOnlyList<float[]>? int8Calibration = null)
+    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, ConversionPrecision? precision = null)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
@@ -42,11 +42,7 @@ internal static class ResNetOnnxConverter
 
         var architecture = ResNetArchitecture.Infer(stateDict);
         var folded = BatchNormFolding.FoldAll(architecture, stateDict);
-        var model = ResNetGraphBuilder.Build(architecture, folded, layer, metadata);
-        if (int8Calibration is not null)
-        {
-            model = Quantization.Int8Quantizer.Quantize(model, int8Calibration);
-        }
+        var model = (precision ?? ConversionPrecision.Float32).Apply(ResNetGraphBuilder.Build(architecture, folded, layer, metadata));
 
         var fullPath = Path.GetFullPath(onnxPath);
         OnnxModelWriter.Write(model, fullPath);

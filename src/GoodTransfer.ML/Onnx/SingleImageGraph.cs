@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using GoodTransfer.ML.Onnx.Proto;
 using Google.Protobuf;
 
@@ -12,6 +13,10 @@ namespace GoodTransfer.ML.Onnx;
 /// static shapes on both ends its output column is a known-size <c>Vector&lt;Single, C&gt;</c>, which every
 /// ML.NET trainer accepts. The network in between is the batched graph unchanged (an <c>Unsqueeze</c>
 /// in front, a <c>Reshape</c> behind), so both forms compute the same features.
+/// ML.NET also refuses a model with float16 initializers (its type parser knows no float16), so those of
+/// a float16 model are stored as float32, which holds every float16 value exactly, each followed by a
+/// <c>Cast</c> back to float16 that ONNX Runtime folds away when it loads the model: the network is the
+/// same float16 network.
 /// </remarks>
 internal static class SingleImageGraph
 {
@@ -33,6 +38,32 @@ internal static class SingleImageGraph
         graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
         graph.Node.Insert(0, Node("Unsqueeze", "single_image.unsqueeze", [InputName, "single_image.batch_axis"], ResNetGraphBuilder.InputName));
         graph.Node.Add(Node("Reshape", "single_image.reshape", [ResNetGraphBuilder.OutputName, "single_image.feature_shape"], OutputName));
+        StoreFloat16InitializersAsFloat32(graph);
+    }
+
+    private static void StoreFloat16InitializersAsFloat32(GraphProto graph)
+    {
+        var casts = new List<NodeProto>();
+        foreach (var initializer in graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float16))
+        {
+            var halves = MemoryMarshal.Cast<byte, Half>(initializer.RawData.Span);
+            var floats = new float[halves.Length];
+            for (var i = 0; i < halves.Length; i++)
+            {
+                floats[i] = (float)halves[i];
+            }
+
+            var float16Name = initializer.Name;
+            initializer.Name = float16Name + ".float32";
+            initializer.DataType = (int)TensorProto.Types.DataType.Float;
+            initializer.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(floats.AsSpan()));
+            casts.Add(Float16Converter.Cast(float16Name + ".to_float16", initializer.Name, float16Name, TensorProto.Types.DataType.Float16));
+        }
+
+        for (var i = casts.Count - 1; i >= 0; i--)
+        {
+            graph.Node.Insert(0, casts[i]);
+        }
     }
 
     private static NodeProto Node(string opType, string name, string[] inputs, string output)

@@ -29,7 +29,10 @@ internal sealed class FeatureSession : IDisposable
     public int? GpuDeviceId { get; }
 
     /// <summary>Opens the model on the device the options ask for.</summary>
-    /// <exception cref="InvalidOperationException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
+    /// <param name="modelPath">The batched ONNX model.</param>
+    /// <param name="options">The device, fallback and thread options.</param>
+    /// <param name="warn">Told why the GPU was given up for the CPU, when it is.</param>
+    /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
     public static FeatureSession Open(string modelPath, GoodTransferOptions options, Action<string>? warn = null)
     {
         if (options.GpuDeviceId is int device)
@@ -42,13 +45,10 @@ internal sealed class FeatureSession : IDisposable
             {
                 if (!options.FallbackToCpu)
                 {
-                    throw new InvalidOperationException(
-                        $"GPU device {device} was asked for but ONNX Runtime's CUDA execution provider cannot be used ({e.Message}). " +
-                        "Use the GoodTransfer.ML.Gpu package on a machine with CUDA and cuDNN, or set FallbackToCpu = true to run on the CPU.",
-                        e);
+                    throw new GpuUnavailableException(device, e);
                 }
 
-                warn?.Invoke($"GoodTransfer.ML: CUDA device {device} cannot be used ({e.Message}); running on the CPU instead.");
+                warn?.Invoke($"CUDA device {device} cannot be used, so the featurizer runs on the CPU (FallbackToCpu = true): {e.Message.Trim()} ({GpuAdvice.PackageName} package)");
             }
         }
 

@@ -65,19 +65,30 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
     /// <exception cref="ArgumentOutOfRangeException">The input column is missing or of another type.</exception>
     /// <exception cref="CheckpointFormatException">The checkpoint was refused.</exception>
     /// <exception cref="IOException">The checkpoint could not be fetched (offline and not cached, or the download failed).</exception>
+    /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
+    /// <exception cref="InvalidOperationException"><see cref="Precision.Float16"/> without <see cref="GoodTransferOptions.GpuDeviceId"/>.</exception>
     public GoodTransferTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
+        if (Options.Precision == Precision.Float16 && Options.GpuDeviceId is null)
+        {
+            throw new InvalidOperationException(
+                "Precision.Float16 is for the GPU: set GoodTransferOptions.GpuDeviceId (with the GoodTransfer.ML.Gpu package). " +
+                "On the CPU, Float32 is exact and faster than float16, and Int8 is faster still.");
+        }
+
         CachedModels models;
+        FeatureSession session;
         using (var log = AcquisitionLog.For(catalog))
         {
             models = OnnxModelCache.Models(Backbone, Options, log);
+
+            // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
+            // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
+            session = FeatureSession.Open(models.Batched, Options, log.Warning);
         }
 
-        // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
-        // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-        var session = FeatureSession.Open(models.Batched, Options, Console.Error.WriteLine);
         var chain = new EquivalentChain(catalog, input.Schema, kind, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, Options);
         return new GoodTransferTransformer(chain, session, Options.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
     }

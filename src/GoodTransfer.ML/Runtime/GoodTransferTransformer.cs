@@ -46,6 +46,12 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     /// <summary>The name of the backbone, e.g. <c>MocoV2ImageNet</c>.</summary>
     public string BackboneName { get; }
 
+    /// <summary>
+    /// The CUDA device the featurizer runs on, or <see langword="null"/> on the CPU: also when a GPU was
+    /// asked for and it fell back to the CPU (<see cref="GoodTransferOptions.FallbackToCpu"/>).
+    /// </summary>
+    public int? GpuDeviceId => session.GpuDeviceId;
+
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 

@@ -67,21 +67,6 @@ public sealed class BatchedFeaturizerTests : IDisposable
     }
 
     [Fact]
-    public void Asking_for_a_GPU_without_CUDA_falls_back_to_the_CPU_or_fails_clearly()
-    {
-        var data = FeatureFixtures.Paths(mlContext, FeatureFixtures.Manifest.Images.Select(i => i.FullPath).Take(3));
-        var cpu = Features(data, new GoodTransferOptions { CacheDirectory = cache.Folder });
-
-        var fallback = Features(data, new GoodTransferOptions { CacheDirectory = cache.Folder, GpuDeviceId = 0, FallbackToCpu = true });
-        var error = Assert.Throws<InvalidOperationException>(() =>
-            Features(data, new GoodTransferOptions { CacheDirectory = cache.Folder, GpuDeviceId = 0, FallbackToCpu = false }));
-
-        Assert.Equal(cpu, fallback);
-        Assert.Contains("GPU device 0", error.Message, StringComparison.Ordinal);
-        Assert.Contains("FallbackToCpu", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Batch_size_must_be_positive()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new GoodTransferOptions { BatchSize = 0 });

@@ -7,34 +7,6 @@ namespace GoodTransfer.ML.Onnx.Quantization;
 /// <summary>Calibration images from files, preprocessed exactly as the featurizer preprocesses what it featurizes.</summary>
 internal static class CalibrationImages
 {
-    /// <summary>The calibration tensors that <paramref name="options"/> ask for: none for float32, the <see cref="GoodTransferOptions.CalibrationImages"/> for int8.</summary>
-    /// <param name="options">The options.</param>
-    /// <returns><see langword="null"/> for <see cref="Precision.Float32"/>; the preprocessed images for <see cref="Precision.Int8"/>.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">The precision is not a defined value.</exception>
-    /// <exception cref="ArgumentException">Int8 is asked for without calibration images.</exception>
-    /// <exception cref="FileNotFoundException">A calibration image does not exist.</exception>
-    /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public static List<float[]>? ForOptions(GoodTransferOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        switch (options.Precision)
-        {
-            case Precision.Float32:
-                return null;
-            case Precision.Int8:
-                if (options.CalibrationImages is not { Count: > 0 } paths)
-                {
-                    throw new ArgumentException(
-                        "Precision.Int8 needs GoodTransferOptions.CalibrationImages: a few dozen image files like those to be featurized, whose activation ranges calibrate the int8 model.",
-                        nameof(options));
-                }
-
-                return FromFiles(paths);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(options), options.Precision, "Unknown precision.");
-        }
-    }
-
     /// <summary>The SHA-256 of the tensors' float32 bytes, lower-case hex: what the calibration depends on, for cache keys.</summary>
     /// <param name="tensors">The calibration tensors.</param>
     /// <returns>64 hex digits.</returns>

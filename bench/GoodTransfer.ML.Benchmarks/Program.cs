@@ -17,6 +17,9 @@ using static BenchProcess;
 //                                                  second Fits in fresh processes and in the same process, each
 //                                                  timed to its first feature (SecondFitBenchmark.cs)
 //   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
+//   dotnet run -c Release -p:Gpu=true --project bench/GoodTransfer.ML.Benchmarks -- --gpu [--device 0 --batch 64 --images 512 --passes 3]
+//                                                  on a CUDA machine: raw ONNX Runtime and the featurizer in float32 and
+//                                                  float16, and the CPU's decoding rate (GpuThroughput.cs)
 
 if (args.Length > 0 && args[0] == SecondFitBenchmark.FitTwiceMode)
 {
@@ -49,6 +52,13 @@ if (args.Contains("--int8"))
     // The fixture JPEGs in name order: the first half calibrates, the second half is held out for the cosine check.
     var photos = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToList();
     Int8Throughput.Run(checkpoint, photos, IntOption("--passes", 7), IntOption("--images", 32), work.FullName);
+    work.Delete(recursive: true);
+    return 0;
+}
+
+if (args.Contains("--gpu"))
+{
+    GpuThroughput.Run(checkpoint, TestPhotos(repo, 64), IntOption("--device", 0), IntOption("--batch", 64), IntOption("--images", 512), IntOption("--passes", 3), work.FullName);
     work.Delete(recursive: true);
     return 0;
 }

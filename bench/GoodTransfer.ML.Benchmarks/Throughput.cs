@@ -111,7 +111,7 @@ internal static class Throughput
         return done / clock.Elapsed.TotalSeconds;
     }
 
-    private static double Featurize(IDataView output, int expected)
+    internal static double Featurize(IDataView output, int expected)
     {
         var clock = Stopwatch.StartNew();
         var rows = 0;

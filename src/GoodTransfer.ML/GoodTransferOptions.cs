@@ -39,7 +39,7 @@ public sealed class GoodTransferOptions
     public int? CpuThreads { get; set; }
 
     /// <summary>
-    /// The CUDA device to run on, with the GoodTransfer.ML.Gpu package (CUDA 12 and cuDNN 9 installed).
+    /// The CUDA device to run on, with the GoodTransfer.ML.Gpu package (CUDA 13 and cuDNN 9 installed).
     /// The default (<see langword="null"/>) runs on the CPU. Use a <see cref="BatchSize"/> of 32 or more
     /// on a GPU; images are decoded on every CPU core while the GPU runs the previous batch.
     /// </summary>

@@ -34,7 +34,7 @@ public sealed class GpuUnavailableException : InvalidOperationException
     /// <param name="innerException">ONNX Runtime's exception.</param>
     internal GpuUnavailableException(int deviceId, Exception innerException)
         : base(
-            $"CUDA device {deviceId} was asked for (GpuDeviceId = {deviceId}, FallbackToCpu = false) but ONNX Runtime's CUDA execution provider cannot be used: {innerException.Message.Trim()} {GpuAdvice.ForThisPackage}",
+            $"CUDA device {deviceId} was asked for (GpuDeviceId = {deviceId}, FallbackToCpu = false) but ONNX Runtime's CUDA execution provider cannot be used: {innerException.Message.Trim().TrimEnd('.')}. {GpuAdvice.ForThisPackage}",
             innerException)
     {
         DeviceId = deviceId;
@@ -51,7 +51,7 @@ internal static class GpuAdvice
     public const string PackageName = "GoodTransfer.ML.Gpu";
 
     public const string ForThisPackage =
-        "This is the GoodTransfer.ML.Gpu package: check that the NVIDIA driver, CUDA 12 and cuDNN 9 are installed and their libraries on the library path (LD_LIBRARY_PATH, or PATH on Windows), and that the device exists (nvidia-smi). Or set FallbackToCpu = true to run on the CPU.";
+        "This is the GoodTransfer.ML.Gpu package: check that the NVIDIA driver, CUDA 13 (ONNX Runtime 1.31 loads libcudart.so.13, libcublas.so.13 and libcublasLt.so.13) and cuDNN 9 are installed and their libraries on the library path (LD_LIBRARY_PATH, or PATH on Windows), and that the device exists (nvidia-smi). Or set FallbackToCpu = true to run on the CPU.";
 #else
     public const string PackageName = "GoodTransfer.ML";
 

@@ -1,0 +1,68 @@
+using System.Globalization;
+using GoodTransfer.ML;
+using GoodTransfer.ML.Imaging;
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+
+/// <summary>
+/// Throughput on a CUDA device: raw ONNX Runtime on the float32 and float16 graphs, the featurizer end to
+/// end (JPEG files to features) in both precisions, and how fast the CPU decodes and preprocesses, which
+/// bounds the end-to-end figure. Needs the GPU build: <c>dotnet run -c Release -p:Gpu=true ...</c>.
+/// </summary>
+internal static class GpuThroughput
+{
+    public static void Run(string checkpoint, IReadOnlyList<string> photos, int device, int batch, int images, int passes, string work)
+    {
+        var cache = Path.Combine(work, "cache");
+        var mlContext = new MLContext(seed: 1);
+        var paths = Enumerable.Range(0, images).Select(i => new Throughput.PathRow { Path = photos[i % photos.Count] }).ToArray();
+        var data = mlContext.Data.LoadFromEnumerable(paths);
+        var backbone = Backbone.FromFile(checkpoint);
+        var rows = new List<(string Name, double ImagesPerSecond)>
+        {
+            ("CPU decoding and preprocessing alone, all cores", Median(passes, () => DecodeRate(paths.Select(p => p.Path).ToList()))),
+        };
+
+        foreach (var precision in new[] { Precision.Float32, Precision.Float16 })
+        {
+            var options = new GoodTransferOptions { CacheDirectory = cache, GpuDeviceId = device, FallbackToCpu = false, BatchSize = batch, Precision = precision };
+            using var featurizer = mlContext.Transforms.GoodTransferFeaturize(backbone, inputColumnName: "Path", options: options).Fit(data);
+            var model = Directory.GetFiles(Path.Combine(cache, "onnx"), "*-batch.onnx")
+                .Single(f => f.Contains("-fp16", StringComparison.Ordinal) == (precision == Precision.Float16));
+            using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            sessionOptions.AppendExecutionProvider_CUDA(device);
+            using var session = new InferenceSession(model, sessionOptions);
+            rows.Add(($"raw ONNX Runtime CUDA, {precision}, batch {batch}, tensors only", Median(passes, () => Throughput.RawImagesPerSecond(session, batch, images))));
+            rows.Add(($"GoodTransferFeaturize, {precision}, batch {batch}, JPEG files to features", Median(passes, () => Throughput.Featurize(featurizer.Transform(data), images))));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GPU throughput, ResNet-50 at 224x224, CUDA device {device}, {images} images, {Environment.ProcessorCount} CPU threads, medians of {passes} passes:"));
+        Console.WriteLine();
+        Console.WriteLine("| pipeline | images/s | vs raw float32 |");
+        Console.WriteLine("|---|---|---|");
+        var raw32 = rows[1].ImagesPerSecond;
+        foreach (var (name, rate) in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {rate:F0} | {rate / raw32:F2} |"));
+        }
+    }
+
+    private static double DecodeRate(List<string> paths)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Parallel.For(0, paths.Count, () => new float[TorchvisionTransform.TensorLength], (i, _, tensor) =>
+        {
+            TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(paths[i]), tensor);
+            return tensor;
+        }, _ => { });
+        return paths.Count / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(int passes, Func<double> measure)
+    {
+        measure();
+        var values = Enumerable.Range(0, passes).Select(_ => measure()).Order().ToArray();
+        return values[values.Length / 2];
+    }
+}

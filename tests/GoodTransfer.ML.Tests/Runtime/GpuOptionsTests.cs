@@ -82,11 +82,7 @@ public sealed class GpuOptionsTests : IDisposable
         var options = new GoodTransferOptions { CacheDirectory = cache.Folder, GpuDeviceId = 0, Precision = Precision.Float16, BatchSize = 3 };
         using var featurizer = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(data);
         var fp16 = FeatureFixtures.Column(featurizer.Transform(data), "Features");
-        using var saved = new TemporaryFile("fp16.zip");
-        mlContext.Model.Save(featurizer, data.Schema, saved.Path);
-        var loaded = mlContext.Model.Load(saved.Path, out _);
-        var reloaded = FeatureFixtures.Column(loaded.Transform(data), "Features");
-        (loaded as IDisposable)?.Dispose();
+        var reloaded = FeatureFixtures.FeaturesAfterSaveAndLoad(mlContext, featurizer, data);
 
         Assert.Equal(4, fp16.Count);
         Assert.NotEqual(fp32, fp16);

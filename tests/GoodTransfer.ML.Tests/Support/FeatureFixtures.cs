@@ -36,6 +36,22 @@ public static class FeatureFixtures
         return rows;
     }
 
+    /// <summary>Saves the model, loads it back in this process and returns the loaded model's features of <paramref name="data"/>.</summary>
+    public static List<float[]> FeaturesAfterSaveAndLoad(MLContext mlContext, ITransformer model, IDataView data, string column = "Features")
+    {
+        using var saved = new TemporaryFile("model.zip");
+        mlContext.Model.Save(model, data.Schema, saved.Path);
+        var loaded = mlContext.Model.Load(saved.Path, out _);
+        try
+        {
+            return Column(loaded.Transform(data), column);
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
     public sealed class FeatureManifest
     {
         [JsonPropertyName("checkpoint")]

@@ -110,12 +110,8 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
         var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8, CalibrationImages = QuantizationFixtures.CalibrationPaths };
         using var model = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths);
         var expected = FeatureFixtures.Column(model.Transform(paths), "Features");
-        using var saved = new TemporaryFile("model.zip");
 
-        mlContext.Model.Save(model, paths.Schema, saved.Path);
-        var loaded = mlContext.Model.Load(saved.Path, out _);
-        var actual = FeatureFixtures.Column(loaded.Transform(paths), "Features");
-        (loaded as IDisposable)?.Dispose();
+        var actual = FeatureFixtures.FeaturesAfterSaveAndLoad(mlContext, model, paths);
 
         // The saved form runs the one-image graph, the fitted one the batched graph: same integer kernels, one image at a time.
         Assert.Equal(expected.Count, actual.Count);

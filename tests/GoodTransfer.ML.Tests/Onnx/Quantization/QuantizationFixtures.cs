@@ -55,6 +55,16 @@ internal static class QuantizationFixtures
     }
 
     /// <summary>The smallest per-row cosine between two <c>[rows, C]</c> feature batches.</summary>
+    /// <summary>Writes both models and returns the worst cosine between their features on the held-out photos.</summary>
+    public static double WorstHeldOutCosine(GoodTransfer.ML.Onnx.Proto.ModelProto actual, GoodTransfer.ML.Onnx.Proto.ModelProto reference)
+    {
+        using var folder = new TemporaryFolder();
+        GoodTransfer.ML.Onnx.OnnxModelWriter.Write(actual, folder.File("actual.onnx"));
+        GoodTransfer.ML.Onnx.OnnxModelWriter.Write(reference, folder.File("reference.onnx"));
+        var images = HeldOutBatch();
+        return WorstCosine(Features(folder.File("actual.onnx"), images, HeldOutFiles.Count), Features(folder.File("reference.onnx"), images, HeldOutFiles.Count), HeldOutFiles.Count);
+    }
+
     public static double WorstCosine(float[] actual, float[] expected, int rows)
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -3,6 +3,12 @@ using System.Diagnostics;
 /// <summary>What both benchmarks need: child processes, medians, the repository's root.</summary>
 internal static class BenchProcess
 {
+    /// <summary>The CPU's model name from /proc/cpuinfo, for the machine line of every table.</summary>
+    public static string CpuName() =>
+        (File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
+            : null) ?? "unknown CPU";
+
     /// <summary>Runs a program and returns its standard output; throws with its standard error when it fails.</summary>
     public static string Run(string file, params string[] arguments)
     {

@@ -11,7 +11,8 @@ using static BenchProcess;
 //
 // With no checkpoint, one is made with Debian's python3-torch (bench/pytorch/make_resnet50_checkpoint.py).
 //
-//   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer, raw ONNX Runtime and stock ML.NET
+//   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer, raw ONNX Runtime, stock ML.NET and int8,
+//                                                  and the first Fit's conversion time, in one run
 //   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each
@@ -120,11 +121,8 @@ var ourPeak = Median(ours.Select(r => r.PeakMb));
 var warmTime = Median(warm);
 var torchTime = Median(torch.Select(r => r.Seconds));
 var torchPeak = Median(torch.Select(r => r.PeakMb));
-var cpu = File.Exists("/proc/cpuinfo")
-    ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
-    : null;
 Console.WriteLine();
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Machine: {cpu ?? "unknown CPU"}, {Environment.ProcessorCount} cores, .NET {Environment.Version}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Machine: {CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Checkpoint: full-size ResNet-50, {fileMb:F1} MB; medians of {runs} runs (PyTorch: {torch.Count})"));
 Console.WriteLine();
 Console.WriteLine("| conversion to ONNX | seconds | peak memory (MB) | peak / file size |");

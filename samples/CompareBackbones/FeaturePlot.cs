@@ -7,15 +7,15 @@ namespace GoodTransfer.ML.Samples;
 internal sealed record PlotPanel(string Title, string Subtitle, PrincipalComponents Projection);
 
 /// <summary>
-/// Draws the PCA projections of several backbones' features side by side (three panels a row), each image a
-/// dot coloured by its class, with one legend of the classes on the right, and writes it as a PNG.
+/// Draws the PCA projections of several backbones' features in a grid (one row up to three panels, then as
+/// square as it goes), each image a dot coloured by its class, with one legend of the classes on the right, and
+/// writes it as a PNG.
 /// </summary>
 internal static class FeaturePlot
 {
     public const int PanelSize = 420;
     public const int LegendWidth = 200;
     public const int TitleHeight = 40;
-    public const int PanelsPerRow = 3;
     private const int Margin = 36;
     private const float DotRadius = 3.5f;
 
@@ -29,8 +29,8 @@ internal static class FeaturePlot
     /// <summary>The image's size for <paramref name="panels"/> panels.</summary>
     public static (int Width, int Height) Size(int panels)
     {
-        var columns = Math.Min(panels, PanelsPerRow);
-        var rows = (panels + PanelsPerRow - 1) / PanelsPerRow;
+        var columns = Columns(panels);
+        var rows = (panels + columns - 1) / columns;
         return ((columns * PanelSize) + LegendWidth, (rows * PanelSize) + TitleHeight);
     }
 
@@ -51,10 +51,11 @@ internal static class FeaturePlot
         using var dot = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
         canvas.DrawText(title, 12, 26, heading);
 
+        var columns = Columns(panels.Count);
         for (var p = 0; p < panels.Count; p++)
         {
-            var left = (p % PanelsPerRow) * PanelSize;
-            var top = TitleHeight + ((p / PanelsPerRow) * PanelSize);
+            var left = (p % columns) * PanelSize;
+            var top = TitleHeight + ((p / columns) * PanelSize);
             var area = new SKRect(left + Margin, top + Margin + 8, left + PanelSize - 12, top + PanelSize - Margin + 8);
             var panel = panels[p];
             canvas.DrawText(panel.Title, left + Margin, top + 20, text);
@@ -79,7 +80,7 @@ internal static class FeaturePlot
             }
         }
 
-        var legendLeft = (Math.Min(panels.Count, PanelsPerRow) * PanelSize) + 8;
+        var legendLeft = (columns * PanelSize) + 8;
         var legendTop = TitleHeight + Margin + 8;
         var spacing = Math.Min(20f, (height - legendTop - 8f) / classes.Count);
         for (var c = 0; c < classes.Count; c++)
@@ -95,6 +96,9 @@ internal static class FeaturePlot
         using var file = File.Create(path);
         png.SaveTo(file);
     }
+
+    /// <summary>Panels per row: all of them up to three, then the side of the smallest square grid (four make two rows of two).</summary>
+    private static int Columns(int panels) => panels <= 3 ? panels : (int)Math.Ceiling(Math.Sqrt(panels));
 
     private static SKColor Colour(int index, int count) =>
         count <= Palette.Length ? Palette[index] : SKColor.FromHsv(360f * index / count, 75, 85);

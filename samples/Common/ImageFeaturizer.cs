@@ -19,15 +19,23 @@ internal static class ImageFeaturizer
     /// Fits the featurizer: fetches the checkpoint into the cache (with a download bar) and converts it to ONNX,
     /// or finds both in the cache. The caller disposes it (it holds an ONNX Runtime session).
     /// </summary>
-    public static TransformerChain<GoodTransferTransformer> Fit(MLContext mlContext, Backbone backbone, IDataView images)
+    /// <param name="label">How the sample names this step, e.g. <c>[1/4] MocoV2ImageNet</c>.</param>
+    public static TransformerChain<GoodTransferTransformer> Fit(MLContext mlContext, Backbone backbone, IDataView images, string label)
     {
+        var how = backbone.CheckpointPath is null
+            ? "its checkpoint is downloaded and converted to ONNX once, then cached"
+            : "the local checkpoint is converted to ONNX once, then cached";
+        ConsoleStatus.Line($"{label}: preparing the featurizer ({how})...");
         var options = new GoodTransferOptions { Progress = DownloadProgressBar.Shared };
         return mlContext.Transforms.LoadImages("Image", imageFolder: null, nameof(ImageInput.Path))
             .Append(mlContext.Transforms.GoodTransferFeaturize(backbone, options: options))
             .Fit(images);
     }
 
-    /// <summary>Runs <paramref name="featurizer"/> over every image once, in order, and keeps the features in memory.</summary>
+    /// <summary>
+    /// Runs <paramref name="featurizer"/> over every image once, in order, and keeps the features in memory.
+    /// An image that cannot be decoded is a failure naming its file.
+    /// </summary>
     public static FeatureSet Featurize(ITransformer featurizer, IDataView images, IReadOnlyList<LabelledImage> list)
     {
         var transformed = featurizer.Transform(images);
@@ -36,11 +44,12 @@ internal static class ImageFeaturizer
         var vectors = new float[list.Count][];
         var clock = Stopwatch.StartNew();
         var line = new ProgressLine();
-        using (var cursor = transformed.GetRowCursor([column]))
+        var row = 0;
+        try
         {
+            using var cursor = transformed.GetRowCursor([column]);
             var getter = cursor.GetGetter<VBuffer<float>>(column);
             var value = default(VBuffer<float>);
-            var row = 0;
             while (cursor.MoveNext())
             {
                 getter(ref value);
@@ -49,10 +58,40 @@ internal static class ImageFeaturizer
                 ConsoleStatus.Progress(line, Invariant($"  Featurizing {ConsoleStatus.Bar((double)row / list.Count)} {row}/{list.Count} images  {rate:F1} images/s"), (double)row / list.Count, final: false);
             }
         }
+        catch (Exception) when (FirstUndecodable(list, row) is { } bad)
+        {
+            throw SampleFailure.BadInput($"image '{bad.Path}' cannot be decoded ({bad.Reason}); remove or replace it");
+        }
 
         var elapsed = clock.Elapsed;
         ConsoleStatus.Progress(line, Invariant($"  Featurized {list.Count} images in {elapsed.TotalSeconds:F1} s ({list.Count / elapsed.TotalSeconds:F1} images/s), {size} features each"), 1, final: true);
         return new FeatureSet(list, vectors, size, elapsed);
+    }
+
+    /// <summary>
+    /// The first image from <paramref name="row"/> on that ML.NET's decoder refuses, or <see langword="null"/>.
+    /// ML.NET's <c>LoadImages</c> reports a file it cannot decode without its name ("Invalid input stream
+    /// contents"), and the featurizer reads a batch ahead, so the failed row is at or after the last row read:
+    /// decoding the next few images again finds it, on the failure path only.
+    /// </summary>
+    private static (string Path, string Reason)? FirstUndecodable(IReadOnlyList<LabelledImage> list, int row)
+    {
+        const int Window = 64;
+        foreach (var image in list.Skip(row).Take(Window))
+        {
+            try
+            {
+                // From a stream, as LoadImages reads it: the same decoder, and its message about the contents.
+                using var file = File.OpenRead(image.Path);
+                using var decoded = MLImage.CreateFromStream(file);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or NotSupportedException)
+            {
+                return (image.Path, e.Message);
+            }
+        }
+
+        return null;
     }
 }
 

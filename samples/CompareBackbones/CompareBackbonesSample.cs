@@ -85,9 +85,8 @@ internal static class CompareBackbonesSample
         var results = new List<BackboneResult>();
         foreach (var (choice, number) in choices.Select((c, i) => (c, i + 1)))
         {
-            ConsoleStatus.Line($"[{number}/{choices.Count}] {choice.Catalog.Name}: preparing (downloaded and converted once, then cached)...");
             FeatureSet features;
-            using (var featurizer = ImageFeaturizer.Fit(mlContext, choice.Source, images))
+            using (var featurizer = ImageFeaturizer.Fit(mlContext, choice.Source, images, $"[{number}/{choices.Count}] {choice.Catalog.Name}"))
             {
                 features = ImageFeaturizer.Featurize(featurizer, images, data.Images);
             }

@@ -63,8 +63,7 @@ internal static class ImageClassifierSample
         ConsoleStatus.FollowGoodTransferLog(mlContext);
         IReadOnlyList<LabelledImage> all = [.. train, .. test];
         var images = ImageFeaturizer.Images(mlContext, all);
-        ConsoleStatus.Line($"Preparing {backbone.Name} (the checkpoint is downloaded and converted once, then cached)...");
-        using var featurizer = ImageFeaturizer.Fit(mlContext, backbone, images);
+        using var featurizer = ImageFeaturizer.Fit(mlContext, backbone, images, backbone.Name);
         var features = ImageFeaturizer.Featurize(featurizer, images, all);
         var trainRows = Enumerable.Range(0, train.Count).ToList();
         var testRows = Enumerable.Range(train.Count, test.Count).ToList();

@@ -81,6 +81,21 @@ public sealed class ImageClassifierTests(SampleCheckpoints checkpoints, Xunit.Ab
     }
 
     [Fact]
+    public void An_image_that_cannot_be_decoded_exits_2_naming_it()
+    {
+        using var work = new TemporaryFile("unused");
+        var data = SampleData.Subset(Path.Combine(work.Folder, "data"), classes: 2, perClass: 4);
+        var broken = Path.Combine(data, SampleData.Classes[1], "test-99999.png");
+        File.WriteAllText(broken, "not a PNG, whatever its name says");
+        var checkpoint = FixtureManifest.PathOf("checkpoints/bottleneck_moco_v2.pth");
+
+        var run = SampleProcess.Run(Sample, ["--checkpoint", checkpoint, "--data", data], work, SampleProcess.Offline, output);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"error: image '{broken}' cannot be decoded (", run.SingleError());
+    }
+
+    [Fact]
     public void A_checkpoint_the_mirror_does_not_have_exits_3_naming_the_file_and_its_URL()
     {
         using var work = new TemporaryFile("unused");

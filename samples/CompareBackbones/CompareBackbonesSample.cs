@@ -75,7 +75,7 @@ internal static class CompareBackbonesSample
         Console.WriteLine($"Probe:     {folds}-fold cross-validation, stratified by class (seed {Seed}): each image is held out once");
         if (data.SmallestClass < folds)
         {
-            Console.WriteLine($"Note:      the smallest class has {data.SmallestClass} images, fewer than {folds} folds, so some folds hold none of it");
+            Console.WriteLine($"Note:      the smallest class has {data.SmallestClass} image{(data.SmallestClass == 1 ? string.Empty : "s")}, fewer than {folds} folds, so some folds hold none of it");
         }
 
         var mlContext = new MLContext(seed: Seed);
@@ -105,7 +105,7 @@ internal static class CompareBackbonesSample
         FeaturePlot.Write(plotPath, $"PCA of each backbone's standardized features, {data.Images.Count} images coloured by class", panels, [.. data.Images.Select(i => i.Label)], data.Classes);
         var (width, height) = FeaturePlot.Size(panels.Count);
         Console.WriteLine();
-        Console.WriteLine($"Plot:      {plotPath} ({width} x {height} pixels, {panels.Count} panels)");
+        Console.WriteLine($"Plot:      {plotPath} ({width} x {height} pixels, {panels.Count} panel{(panels.Count == 1 ? string.Empty : "s")})");
         return ExitCodes.Ok;
     }
 

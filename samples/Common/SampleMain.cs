@@ -1,0 +1,89 @@
+namespace GoodTransfer.ML.Samples;
+
+/// <summary>
+/// Runs a sample's body and turns the failures a user can fix into one line on standard error and an exit
+/// code (see <see cref="ExitCodes"/>). Anything unexpected keeps its stack trace.
+/// </summary>
+internal static class SampleMain
+{
+    /// <summary>The end of both samples' --help: the environment they read and their exit codes.</summary>
+    public const string UsageFooter = """
+
+        Environment: GOODTRANSFER_HOME (the cache folder), GOODTRANSFER_MIRROR (a base URL serving the
+        paper's file names), GOODTRANSFER_OFFLINE=1 (never download).
+        Exit codes: 0 done, 2 bad arguments or data, 3 a checkpoint could not be downloaded or read.
+        """;
+
+    /// <param name="body">The sample; returns its exit code.</param>
+    /// <param name="localCheckpointOption">How this sample takes a checkpoint file that is already on disk, given the file's name: advice for a machine without internet.</param>
+    public static int Run(Func<int> body, Func<string, string> localCheckpointOption)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (Explain(e, localCheckpointOption) is { } failure)
+        {
+            ConsoleStatus.Line("error: " + failure.Message);
+            foreach (var line in failure.Advice)
+            {
+                ConsoleStatus.Line(line);
+            }
+
+            return failure.ExitCode;
+        }
+    }
+
+    /// <summary>The failure a user can fix somewhere in <paramref name="thrown"/>'s chain (ML.NET's cursors wrap a row's exception in their own), or <see langword="null"/>.</summary>
+    private static SampleFailure? Explain(Exception thrown, Func<string, string> localCheckpointOption)
+    {
+        for (var e = thrown; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case SampleFailure failure:
+                    return failure;
+                case CheckpointDownloadException download:
+                    return Download(download, localCheckpointOption);
+                case CheckpointNotCachedException or CheckpointIntegrityException or CheckpointFormatException:
+                    return SampleFailure.Checkpoint(e.Message);
+                case InvalidImageException:
+                    return SampleFailure.BadInput(e.Message);
+                default:
+                    break;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// An HTTP status names the URL and the status. No status and no byte received means the server was never
+    /// reached: on a machine without internet that is the first thing a new user meets, so it says how to run
+    /// without the paper's server instead. No other model is used in its place.
+    /// </summary>
+    private static SampleFailure Download(CheckpointDownloadException e, Func<string, string> localCheckpointOption)
+    {
+        var fileName = e.Url is { } url ? Path.GetFileName(url.AbsolutePath) : "the checkpoint";
+        var mirror = Environment.GetEnvironmentVariable("GOODTRANSFER_MIRROR");
+        var unreachable = e.StatusCode is null && e.InnerException is not CheckpointFormatException && !DownloadProgressBar.Shared.Received(fileName);
+        if (!unreachable)
+        {
+            var fromMirror = string.IsNullOrEmpty(mirror) ? string.Empty : $" (GOODTRANSFER_MIRROR is {mirror}: check that it serves {fileName})";
+            return SampleFailure.Checkpoint(e.Message + fromMirror);
+        }
+
+        // The library's message is "Cannot download checkpoint from URL: reason."; the reason is what this line adds.
+        var prefix = $"Cannot download checkpoint from {e.Url}: ";
+        var reason = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..].TrimEnd('.') : e.Message;
+        return SampleFailure.Checkpoint(
+            $"the network is unreachable: cannot download {fileName} from {e.Url} ({reason}). No other model is used in its place.",
+            [
+                "To run without the paper's server, do one of these:",
+                $"  - use a checkpoint file you already have: {localCheckpointOption(fileName)}",
+                "  - download from a mirror that serves the paper's file names: set GOODTRANSFER_MIRROR=https://your.mirror/good_transfer/",
+                $"  - copy {fileName} (and its .sha256) from a machine that has it in its cache into checkpoints/ under the cache folder",
+                "    (GOODTRANSFER_HOME, by default ~/.cache/goodtransfer) and set GOODTRANSFER_OFFLINE=1",
+            ]);
+    }
+}

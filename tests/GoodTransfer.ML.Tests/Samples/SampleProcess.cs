@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using GoodTransfer.ML.Tests.Support;
+
+namespace GoodTransfer.ML.Tests.Samples;
+
+/// <summary>What a sample's process did: its exit code, standard output (results), standard error (progress and errors) and time.</summary>
+public sealed record SampleRun(int ExitCode, string Output, string Error, TimeSpan Elapsed)
+{
+    public IReadOnlyList<string> OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+
+    /// <summary>The one "error: ..." line of standard error; asserts that there is exactly one and no stack trace.</summary>
+    public string SingleError()
+    {
+        var lines = Error.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+        return Assert.Single(lines, l => l.StartsWith("error: ", StringComparison.Ordinal));
+    }
+
+    public override string ToString() => $"exit code {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stdout ---\n{Output}\n--- stderr ---\n{Error}";
+}
+
+/// <summary>
+/// Runs a sample (built with the tests and linked beside them under samples/) as a user would: a fresh
+/// process, its own working folder, its own cache, and no GoodTransfer environment but what the test gives.
+/// </summary>
+public static class SampleProcess
+{
+    private static readonly string[] GoodTransferVariables = ["GOODTRANSFER_HOME", "GOODTRANSFER_MIRROR", "GOODTRANSFER_OFFLINE"];
+
+    public static string Folder(string sample) => Path.Combine(AppContext.BaseDirectory, "samples", sample);
+
+    /// <summary>The data set that ships with the samples, as the sample finds it beside itself.</summary>
+    public static string DefaultData(string sample) => Path.Combine(Folder(sample), "data", "fashion-mnist");
+
+    /// <summary>The environment of a machine that never touches the network.</summary>
+    public static IReadOnlyDictionary<string, string> Offline { get; } = new Dictionary<string, string> { ["GOODTRANSFER_OFFLINE"] = "1" };
+
+    /// <summary>The environment that makes a sample download from <paramref name="baseUrl"/> instead of the paper's host.</summary>
+    public static IReadOnlyDictionary<string, string> MirrorAt(string baseUrl) => new Dictionary<string, string> { ["GOODTRANSFER_MIRROR"] = baseUrl };
+
+    /// <summary>The cache folder of a run in <paramref name="work"/>: empty until the sample fills it.</summary>
+    public static string Cache(TemporaryFile work) => Path.Combine(work.Folder, "cache");
+
+    /// <summary>Runs <paramref name="sample"/> in the folder <paramref name="work"/>, with the cache <see cref="Cache"/>, and logs what it printed.</summary>
+    public static SampleRun Run(
+        string sample,
+        IReadOnlyList<string> arguments,
+        TemporaryFile work,
+        IReadOnlyDictionary<string, string>? environment = null,
+        Xunit.Abstractions.ITestOutputHelper? output = null)
+    {
+        var dll = Path.Combine(Folder(sample), sample + ".dll");
+        Assert.True(File.Exists(dll), $"the sample {sample} was not built at {dll}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = work.Folder,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var variable in GoodTransferVariables)
+        {
+            start.Environment.Remove(variable);
+        }
+
+        start.Environment["GOODTRANSFER_HOME"] = Cache(work);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var standardOutput = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{sample} did not finish within 5 minutes:\n{standardOutput.Result}\n{error.Result}");
+        }
+
+        var run = new SampleRun(process.ExitCode, standardOutput.Result, error.Result, clock.Elapsed);
+        output?.WriteLine($"{sample} {string.Join(' ', arguments)}: {run}");
+        return run;
+    }
+}

@@ -8,7 +8,8 @@ namespace GoodTransfer.ML.PackageTests;
 /// <summary>
 /// A new user of GoodTransfer.ML: a fresh console project that references only that package, restored from the
 /// local feed and the usual registry, runs the notebook's code cells (samples/Notebook) against a mirror on
-/// 127.0.0.1 that serves small real checkpoints under the catalog's file names.
+/// 127.0.0.1 that serves small real checkpoints under the catalog's file names; and the package README's quick
+/// start builds.
 /// </summary>
 [Collection(PackageTestGroup.Name)]
 public sealed class CpuPackageTests(PackedRepository packed, ITestOutputHelper output)
@@ -60,5 +61,21 @@ public sealed class CpuPackageTests(PackedRepository packed, ITestOutputHelper o
         Assert.Equal(5, Regex.Count(result.Output, @"^[\w-]+/test-\d+\.png: predicted [\w-]+", RegexOptions.Multiline));
         Assert.Equal(1, server.RequestsFor("moco_v2_imagenet.pth"));
         Assert.Equal(1, server.RequestsFor("supervised_imagenet.pth"));
+    }
+
+    [Fact]
+    public void The_quick_start_of_the_package_README_builds_in_a_fresh_project()
+    {
+        var readme = File.ReadAllText(Repository.PathOf("nuget/README.md")).ReplaceLineEndings("\n");
+        var start = readme.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
+        var quickStart = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        var project = FreshProject.Create(packed, "ReadmeQuickStart");
+        project.AddPackage(PackedRepository.CpuPackage, packed.Version);
+        project.WriteFile("Program.cs", quickStart);
+
+        var build = project.Build();
+
+        Assert.Contains("GoodTransferFeaturize(Backbone.MocoV2ImageNet)", quickStart, StringComparison.Ordinal);
+        build.Succeeded();
     }
 }

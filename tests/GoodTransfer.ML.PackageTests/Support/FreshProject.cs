@@ -1,7 +1,5 @@
-using System.Globalization;
-using System.Security;
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 
 namespace GoodTransfer.ML.PackageTests.Support;
 
@@ -72,33 +70,15 @@ public sealed partial class FreshProject
         Directory.CreateDirectory(root);
         var sources = UsualSources(root);
         var globalPackages = Command.Dotnet(root, "nuget", "locals", "global-packages", "--list").Succeeded().Output;
-        var fallback = GlobalPackagesLine().Match(globalPackages).Groups[1].Value.Trim();
-        var config = new StringBuilder();
-        config.AppendLine("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
-        config.AppendLine("<configuration>");
-        config.AppendLine("  <packageSources>");
-        config.AppendLine("    <clear />");
-        config.AppendLine(CultureInfo.InvariantCulture, $"    <add key=\"{LocalFeedKey}\" value=\"{Xml(packages.Feed)}\" />");
-        foreach (var (key, url) in sources)
-        {
-            config.AppendLine(CultureInfo.InvariantCulture, $"    <add key=\"{Xml(key)}\" value=\"{Xml(url)}\" />");
-        }
-
-        config.AppendLine("  </packageSources>");
-        config.AppendLine("  <fallbackPackageFolders>");
-        config.AppendLine("    <clear />");
-        config.AppendLine(CultureInfo.InvariantCulture, $"    <add key=\"machine\" value=\"{Xml(fallback)}\" />");
-        config.AppendLine("  </fallbackPackageFolders>");
-        config.AppendLine("  <packageSourceMapping>");
-        config.AppendLine(CultureInfo.InvariantCulture, $"    <packageSource key=\"{LocalFeedKey}\"><package pattern=\"GoodTransfer.*\" /></packageSource>");
-        foreach (var (key, _) in sources)
-        {
-            config.AppendLine(CultureInfo.InvariantCulture, $"    <packageSource key=\"{Xml(key)}\"><package pattern=\"*\" /></packageSource>");
-        }
-
-        config.AppendLine("  </packageSourceMapping>");
-        config.AppendLine("</configuration>");
-        File.WriteAllText(Path.Combine(root, "NuGet.config"), config.ToString());
+        var fallback = GlobalPackagesLine().Match(globalPackages) is { Success: true } line
+            ? line.Groups[1].Value.Trim()
+            : throw new InvalidOperationException($"No global packages folder in:\n{globalPackages}");
+        var config = new XElement(
+            "configuration",
+            new XElement("packageSources", new XElement("clear"), Add(LocalFeedKey, packages.Feed), sources.Select(s => Add(s.Key, s.Url))),
+            new XElement("fallbackPackageFolders", new XElement("clear"), Add("machine", fallback)),
+            new XElement("packageSourceMapping", Mapping(LocalFeedKey, "GoodTransfer.*"), sources.Select(s => Mapping(s.Key, "*"))));
+        new XDocument(config).Save(Path.Combine(root, "NuGet.config"));
         return root;
     }
 
@@ -118,7 +98,9 @@ public sealed partial class FreshProject
         return sources.Count > 0 ? sources : throw new InvalidOperationException($"No enabled NuGet source on this machine:\n{string.Join('\n', lines)}");
     }
 
-    private static string Xml(string text) => SecurityElement.Escape(text);
+    private static XElement Add(string key, string value) => new("add", new XAttribute("key", key), new XAttribute("value", value));
+
+    private static XElement Mapping(string key, string pattern) => new("packageSource", new XAttribute("key", key), new XElement("package", new XAttribute("pattern", pattern)));
 
     [GeneratedRegex(@"^\s*\d+\.\s+(.+?)\s+\[Enabled\]\s*$")]
     private static partial Regex SourceLine();

@@ -41,13 +41,13 @@ public sealed partial class FreshProject
         return new FreshProject(Path.Combine(root, name), name, environment);
     }
 
-    /// <summary>`dotnet add package`, which restores.</summary>
+    /// <summary>`dotnet add package`, leaving the restore to the build, which restores once for all the packages added.</summary>
     public CommandResult AddPackage(string id, string version) =>
-        Command.Dotnet(Folder, environment, "add", "package", id, "--version", version).Succeeded();
+        Command.Dotnet(Folder, environment, "add", "package", id, "--version", version, "--no-restore").Succeeded();
 
     public void WriteFile(string relativePath, string text) => File.WriteAllText(Path.Combine(Folder, relativePath), text);
 
-    /// <summary>`dotnet build`; the caller checks the result, since some tests expect it to fail.</summary>
+    /// <summary>`dotnet build`, which restores first; the caller checks the result, since some tests expect it to fail.</summary>
     public CommandResult Build() => Command.Dotnet(Folder, environment, "build");
 
     /// <summary>Runs the built program in <paramref name="workingDirectory"/>.</summary>

@@ -7,7 +7,8 @@ namespace GoodTransfer.ML.PackageTests.Support;
 /// The repository packed once for all package tests: `dotnet pack` at the root of a clone, in CI mode
 /// (ContinuousIntegrationBuild, so paths in the binaries are the clone-independent /_/), written to a folder
 /// that serves as the local feed. Packing in a clone keeps the repository's own bin/ and obj/, which the other
-/// test assembly uses while this one runs, untouched.
+/// test assembly uses while this one runs, untouched. A second clone, in a folder of another name, packs
+/// GoodTransfer.ML again in the background while the fresh-project tests run; DeterministicPackTests compares.
 /// </summary>
 public sealed partial class PackedRepository : IDisposable
 {
@@ -18,11 +19,15 @@ public sealed partial class PackedRepository : IDisposable
 
     public PackedRepository()
     {
-        Pack = PackClone("a");
+        Pack = PackClone("a", project: null);
         Feed = Pack.Feed;
         var cpu = Directory.GetFiles(Feed, $"{CpuPackage}.*.nupkg").Select(Path.GetFileName).Single(name => CpuVersion().IsMatch(name!))!;
         Version = CpuVersion().Match(cpu).Groups[1].Value;
+        SecondPack = Task.Run(() => PackClone("b-in-a-folder-with-a-longer-name", "src/GoodTransfer.ML/GoodTransfer.ML.csproj"));
     }
+
+    /// <summary>`dotnet pack` of GoodTransfer.ML in a second clone at another path, under way or done.</summary>
+    public Task<PackResult> SecondPack { get; }
 
     /// <summary>The pack that made <see cref="Feed"/>, with its command's output and time.</summary>
     public PackResult Pack { get; }
@@ -57,17 +62,26 @@ public sealed partial class PackedRepository : IDisposable
         return [.. zip.Entries.Select(e => e.FullName).Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>Clones the working tree into a folder named <paramref name="name"/> and packs it there, in CI mode.</summary>
-    public PackResult PackClone(string name)
+    public void Dispose()
+    {
+        // The second pack writes into the folder about to be deleted; its failure, if any, is DeterministicPackTests' to report.
+        ((IAsyncResult)SecondPack).AsyncWaitHandle.WaitOne();
+        work.Delete(recursive: true);
+    }
+
+    /// <summary>
+    /// Clones the working tree into a folder named <paramref name="name"/> and packs <paramref name="project"/> there
+    /// (the solution at the root when null), in CI mode.
+    /// </summary>
+    private PackResult PackClone(string name, string? project)
     {
         var clone = Path.Combine(work.FullName, name);
         Repository.CloneWorkingTree(clone);
         var feed = NewFolder(name + "-feed");
-        var result = Command.Dotnet(clone, "pack", "-c", "Release", "-p:ContinuousIntegrationBuild=true", $"-p:PackageOutputPath={feed}").Succeeded();
+        string[] pack = ["pack", .. project is null ? Array.Empty<string>() : [project], "-c", "Release", "-p:ContinuousIntegrationBuild=true", $"-p:PackageOutputPath={feed}"];
+        var result = Command.Dotnet(clone, pack).Succeeded();
         return new PackResult(clone, feed, result);
     }
-
-    public void Dispose() => work.Delete(recursive: true);
 
     [GeneratedRegex(@"^GoodTransfer\.ML\.(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\.nupkg$")]
     private static partial Regex CpuVersion();

@@ -18,6 +18,7 @@ using static BenchProcess;
 //                                                  second Fits in fresh processes and in the same process, each
 //                                                  timed to its first feature (SecondFitBenchmark.cs)
 //   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
+//   ... -- --preprocess [--images 64 --passes 5]   milliseconds per image of decoding, resizing and the tensor, on one core
 //   dotnet run -c Release -p:Gpu=true --project bench/GoodTransfer.ML.Benchmarks -- --gpu [--device 0 --batch 64 --images 512 --passes 3]
 //                                                  on a CUDA machine: raw ONNX Runtime and the featurizer in float32 and
 //                                                  float16, and the CPU's decoding rate (GpuThroughput.cs)
@@ -54,6 +55,12 @@ if (args.Contains("--int8"))
     var photos = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToList();
     Int8Throughput.Run(checkpoint, photos, IntOption("--passes", 7), IntOption("--images", 32), work.FullName);
     work.Delete(recursive: true);
+    return 0;
+}
+
+if (args.Contains("--preprocess"))
+{
+    PreprocessingCost.Run(TestPhotos(repo, IntOption("--images", 64)), IntOption("--passes", 5));
     return 0;
 }
 

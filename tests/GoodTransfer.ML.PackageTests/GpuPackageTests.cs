@@ -8,7 +8,7 @@ namespace GoodTransfer.ML.PackageTests;
 /// <summary>
 /// A new user of GoodTransfer.ML.Gpu: a fresh console project that references only that package restores, builds
 /// with ONNX Runtime's CUDA natives, and featurizes photos (FreshProjects/Featurize/Program.cs) on the CPU, with
-/// GpuDeviceId = 0 and fallback, and with GpuDeviceId = 0 and no fallback.
+/// GpuDeviceId = 0 and fallback (float32 and float16), and with GpuDeviceId = 0 and no fallback.
 /// </summary>
 [Collection(PackageTestGroup.Name)]
 public sealed class GpuPackageTests(PackedRepository packed, ITestOutputHelper output)
@@ -43,20 +43,31 @@ public sealed class GpuPackageTests(PackedRepository packed, ITestOutputHelper o
         }
 
         var strictError = result.Output.Split('\n').SingleOrDefault(line => line.StartsWith("gpu-strict error ", StringComparison.Ordinal));
+        var fp16 = Features(result.Output, "gpu-fp16");
+        Assert.Equal(cpu.Keys, fp16.Keys);
+        foreach (var (image, features) in fp16)
+        {
+            var cosine = Similarity.Cosine(features, cpu[image]);
+            Assert.True(cosine >= 0.999, $"float16 {image}: cosine {cosine} with the CPU's float32 features");
+        }
+
         if (strictError is not null)
         {
             var fallback = Features(result.Output, "gpu-fallback");
             Assert.Equal(cpu.Keys, fallback.Keys);
             Assert.All(cpu, pair => Assert.Equal(pair.Value, fallback[pair.Key]));
-            Assert.Contains("GoodTransfer.ML: CUDA device 0 cannot be used (", result.Output, StringComparison.Ordinal);
-            Assert.Contains("running on the CPU instead.", result.Output, StringComparison.Ordinal);
-            Assert.StartsWith("gpu-strict error System.InvalidOperationException: GPU device 0 was asked for but ONNX Runtime's CUDA execution provider cannot be used (", strictError, StringComparison.Ordinal);
-            Assert.Contains("Use the GoodTransfer.ML.Gpu package on a machine with CUDA and cuDNN, or set FallbackToCpu = true to run on the CPU.", strictError, StringComparison.Ordinal);
+            Assert.Contains("gpu-fallback device cpu", result.Output, StringComparison.Ordinal);
+            Assert.Contains("gpu-fp16 device cpu", result.Output, StringComparison.Ordinal);
+            Assert.Contains("log warning CUDA device 0 cannot be used, so the featurizer runs on the CPU (FallbackToCpu = true): ", result.Output, StringComparison.Ordinal);
+            Assert.Contains("(GoodTransfer.ML.Gpu package)", result.Output, StringComparison.Ordinal);
+            Assert.StartsWith("gpu-strict error GoodTransfer.ML.GpuUnavailableException: CUDA device 0 was asked for (GpuDeviceId = 0, FallbackToCpu = false) but ONNX Runtime's CUDA execution provider cannot be used: ", strictError, StringComparison.Ordinal);
+            Assert.Contains("This is the GoodTransfer.ML.Gpu package: check that the NVIDIA driver, CUDA 13", strictError, StringComparison.Ordinal);
         }
         else
         {
             // CUDA ran the network: only possible where the machine has an NVIDIA GPU.
             Assert.True(Directory.GetFiles("/dev", "nvidia*").Length > 0, "Without an NVIDIA device, GpuDeviceId = 0 with FallbackToCpu = false must fail.");
+            Assert.Contains("gpu-strict device 0", result.Output, StringComparison.Ordinal);
             foreach (var run in new[] { "gpu-fallback", "gpu-strict" })
             {
                 foreach (var (image, features) in Features(result.Output, run))

@@ -87,6 +87,13 @@ internal sealed class FeatureSession : IDisposable
             sessionOptions.IntraOpNumThreads = threads;
         }
 
+        if (gpuDevice is null)
+        {
+            // The next batch is decoded on the same cores while this one runs: threads that spin between
+            // kernels would take those cores from the decoder (measured: 2-3% more images/s without spinning).
+            sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+
         if (gpuDevice is int device)
         {
             sessionOptions.AppendExecutionProvider_CUDA(device);

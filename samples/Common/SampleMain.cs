@@ -62,6 +62,9 @@ internal static class SampleMain
     /// reached: on a machine without internet that is the first thing a new user meets, so it says how to run
     /// without the paper's server instead. No other model is used in its place.
     /// </summary>
+    /// <summary>A small ResNet trained on Fashion-MNIST, relative to the root of a clone of the repository.</summary>
+    private const string RepositoryCheckpoint = "tests/GoodTransfer.ML.Tests/Onnx/Quantization/Fixtures/fashion_resnet.pth";
+
     private static SampleFailure Download(CheckpointDownloadException e, Func<string, string> localCheckpointOption)
     {
         var fileName = e.Url is { } url ? Path.GetFileName(url.AbsolutePath) : "the checkpoint";
@@ -76,14 +79,23 @@ internal static class SampleMain
         // The library's message is "Cannot download checkpoint from URL: reason."; the reason is what this line adds.
         var prefix = $"Cannot download checkpoint from {e.Url}: ";
         var reason = e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..].TrimEnd('.') : e.Message;
+        List<string> advice =
+        [
+            "To run without the paper's server, do one of these:",
+            $"  - use a checkpoint file you already have: {localCheckpointOption(fileName)}",
+            "  - download from a mirror that serves the paper's file names: set GOODTRANSFER_MIRROR=https://your.mirror/good_transfer/",
+            $"  - copy {fileName} (and its .sha256) from a machine that has it in its cache into checkpoints/ under the cache folder",
+            "    (GOODTRANSFER_HOME, by default ~/.cache/goodtransfer) and set GOODTRANSFER_OFFLINE=1",
+        ];
+        var shipped = localCheckpointOption(RepositoryCheckpoint);
+        if (File.Exists(RepositoryCheckpoint) && shipped.EndsWith(RepositoryCheckpoint, StringComparison.Ordinal))
+        {
+            // Run from a clone of the repository: its tests ship a small ResNet trained on Fashion-MNIST.
+            advice.Add($"  - or, to see the sample work now, use the small ResNet trained on Fashion-MNIST that the repository's tests ship: {shipped}");
+        }
+
         return SampleFailure.Checkpoint(
             $"the network is unreachable: cannot download {fileName} from {e.Url} ({reason}). No other model is used in its place.",
-            [
-                "To run without the paper's server, do one of these:",
-                $"  - use a checkpoint file you already have: {localCheckpointOption(fileName)}",
-                "  - download from a mirror that serves the paper's file names: set GOODTRANSFER_MIRROR=https://your.mirror/good_transfer/",
-                $"  - copy {fileName} (and its .sha256) from a machine that has it in its cache into checkpoints/ under the cache folder",
-                "    (GOODTRANSFER_HOME, by default ~/.cache/goodtransfer) and set GOODTRANSFER_OFFLINE=1",
-            ]);
+            advice);
     }
 }

@@ -6,8 +6,8 @@ using Microsoft.ML.Data;
 namespace GoodTransfer.ML.Runtime;
 
 /// <summary>
-/// The featurizer's output as a lazy data view that runs the network on batches of images, with the
-/// next batch decoded and resized on another thread while the current one runs. ML.NET's own
+/// The featurizer's output as a lazy data view that runs the network on batches of images, decoded and
+/// resized on every core by a background thread (see <see cref="BatchProducer"/> for when). ML.NET's own
 /// OnnxTransformer runs one row per call; this is the featurizer's fast path. Its rows and columns are
 /// those of the equivalent chain of ML.NET transformers that a saved model holds.
 /// </summary>
@@ -77,12 +77,21 @@ internal sealed class FeaturizingDataView : IDataView
         public float[]? Features { get; set; }
     }
 
-    /// <summary>Reads and preprocesses batches on a background thread, at most two ahead of the reader.</summary>
+    /// <summary>
+    /// Reads and preprocesses batches on a background thread. On a GPU it keeps up to two batches ready
+    /// while the network runs. On the CPU, where the network already uses every core, it decodes only when
+    /// the reader asks for a batch that is not ready, and then <see cref="CpuBatchesPerRound"/> batches at
+    /// once on every core, so that images of uneven size spread evenly over the cores.
+    /// </summary>
     private sealed class BatchProducer : IDisposable
     {
+        private const int CpuBatchesPerRound = 4;
+
         private readonly FeaturizingDataView parent;
         private readonly DataViewRowCursor lookahead;
-        private readonly BlockingCollection<Batch> ready = new(boundedCapacity: 2);
+        private readonly BlockingCollection<Batch> ready;
+        private readonly SemaphoreSlim? demand;
+        private readonly int batchesPerRound;
         private readonly CancellationTokenSource stop = new();
         private readonly Task task;
 
@@ -90,12 +99,24 @@ internal sealed class FeaturizingDataView : IDataView
         {
             this.parent = parent;
             this.lookahead = lookahead;
+            if (parent.session.GpuDeviceId is null)
+            {
+                demand = new SemaphoreSlim(0);
+                batchesPerRound = CpuBatchesPerRound;
+            }
+            else
+            {
+                batchesPerRound = 1;
+            }
+
+            ready = new BlockingCollection<Batch>(boundedCapacity: Math.Max(2, batchesPerRound));
             task = Task.Factory.StartNew(Produce, TaskCreationOptions.LongRunning);
         }
 
         /// <summary>The next batch, or null at the end of the data.</summary>
         public Batch? Next()
         {
+            demand?.Release();
             foreach (var batch in ready.GetConsumingEnumerable())
             {
                 return batch;
@@ -120,6 +141,7 @@ internal sealed class FeaturizingDataView : IDataView
 
             lookahead.Dispose();
             ready.Dispose();
+            demand?.Dispose();
             stop.Dispose();
         }
 
@@ -130,8 +152,10 @@ internal sealed class FeaturizingDataView : IDataView
                 var reader = InputReader.Create(parent.kind, lookahead, parent.inputColumn);
                 while (!stop.IsCancellationRequested)
                 {
-                    var inputs = new List<object?>(parent.batchSize);
-                    while (inputs.Count < parent.batchSize && lookahead.MoveNext())
+                    // On the CPU: wait until the reader asks for a batch that is not decoded yet.
+                    demand?.Wait(stop.Token);
+                    var inputs = new List<object?>(parent.batchSize * batchesPerRound);
+                    while (inputs.Count < parent.batchSize * batchesPerRound && lookahead.MoveNext())
                     {
                         inputs.Add(reader());
                     }
@@ -141,14 +165,16 @@ internal sealed class FeaturizingDataView : IDataView
                         break;
                     }
 
-                    var batch = new Batch
+                    var batches = inputs.Chunk(parent.batchSize).Select(chunk => new Batch
                     {
-                        Images = new float[inputs.Count * TorchvisionTransform.TensorLength],
-                        Count = inputs.Count,
-                        Errors = new Exception?[inputs.Count],
-                    };
+                        Images = new float[chunk.Length * TorchvisionTransform.TensorLength],
+                        Count = chunk.Length,
+                        Errors = new Exception?[chunk.Length],
+                    }).ToList();
                     Parallel.For(0, inputs.Count, new ParallelOptions { CancellationToken = stop.Token }, i =>
                     {
+                        var batch = batches[i / parent.batchSize];
+                        var row = i % parent.batchSize;
                         try
                         {
                             var image = inputs[i] switch
@@ -157,14 +183,23 @@ internal sealed class FeaturizingDataView : IDataView
                                 Exception failed => throw failed,
                                 var encoded => ImageInputDecoding.Decode(parent.kind, encoded),
                             };
-                            TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(i * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
+                            TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(row * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
                         }
                         catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
                         {
-                            batch.Errors[i] = e;
+                            batch.Errors[row] = e;
                         }
                     });
-                    ready.Add(batch, stop.Token);
+                    foreach (var batch in batches)
+                    {
+                        ready.Add(batch, stop.Token);
+                    }
+
+                    // The reader's asks for the other batches of this round, which are decoded already.
+                    for (var i = 1; i < batches.Count; i++)
+                    {
+                        demand?.Wait(stop.Token);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

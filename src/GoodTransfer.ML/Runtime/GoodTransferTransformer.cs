@@ -11,7 +11,7 @@ namespace GoodTransfer.ML;
 /// </summary>
 /// <remarks>
 /// <para><see cref="Transform"/> runs the network on batches of images (<see cref="GoodTransferOptions.BatchSize"/>),
-/// decoding and resizing the next batch on another thread while the current one runs. Saving a pipeline
+/// decoding and resizing on every core (on a GPU, while the previous batch runs). Saving a pipeline
 /// that contains it (<c>mlContext.Model.Save</c>) stores an equivalent chain of ML.NET's own transformers
 /// (a column copy, the torchvision preprocessing as a custom mapping, ONNX Runtime scoring of the converted
 /// backbone one image at a time, column copies and drops), ONNX bytes included, so <c>mlContext.Model.Load</c>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using GoodTransfer.ML;
-using GoodTransfer.ML.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
 
@@ -20,7 +19,7 @@ internal static class GpuThroughput
         var backbone = Backbone.FromFile(checkpoint);
         var rows = new List<(string Name, double ImagesPerSecond)>
         {
-            ("CPU decoding and preprocessing alone, all cores", Median(passes, () => DecodeRate(paths.Select(p => p.Path).ToList()))),
+            ("CPU decoding and preprocessing alone, all cores", Throughput.Median(passes, () => PreprocessingCost.ParallelImagesPerSecond(paths.Select(p => p.Path).ToList()))),
         };
 
         foreach (var precision in new[] { Precision.Float32, Precision.Float16 })
@@ -32,8 +31,8 @@ internal static class GpuThroughput
             using var sessionOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             sessionOptions.AppendExecutionProvider_CUDA(device);
             using var session = new InferenceSession(model, sessionOptions);
-            rows.Add(($"raw ONNX Runtime CUDA, {precision}, batch {batch}, tensors only", Median(passes, () => Throughput.RawImagesPerSecond(session, batch, images))));
-            rows.Add(($"GoodTransferFeaturize, {precision}, batch {batch}, JPEG files to features", Median(passes, () => Throughput.Featurize(featurizer.Transform(data), images))));
+            rows.Add(($"raw ONNX Runtime CUDA, {precision}, batch {batch}, tensors only", Throughput.Median(passes, () => Throughput.RawImagesPerSecond(session, batch, images))));
+            rows.Add(($"GoodTransferFeaturize, {precision}, batch {batch}, JPEG files to features", Throughput.Median(passes, () => Throughput.Featurize(featurizer.Transform(data), images))));
         }
 
         Console.WriteLine();
@@ -46,23 +45,5 @@ internal static class GpuThroughput
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {rate:F0} | {rate / raw32:F2} |"));
         }
-    }
-
-    private static double DecodeRate(List<string> paths)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        Parallel.For(0, paths.Count, () => new float[TorchvisionTransform.TensorLength], (i, _, tensor) =>
-        {
-            TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(paths[i]), tensor);
-            return tensor;
-        }, _ => { });
-        return paths.Count / clock.Elapsed.TotalSeconds;
-    }
-
-    private static double Median(int passes, Func<double> measure)
-    {
-        measure();
-        var values = Enumerable.Range(0, passes).Select(_ => measure()).Order().ToArray();
-        return values[values.Length / 2];
     }
 }

@@ -187,7 +187,8 @@ internal static class Throughput
         });
     }
 
-    private static double Median(int passes, Func<double> measure)
+    /// <summary>The median of <paramref name="passes"/> measurements, after one warm-up.</summary>
+    internal static double Median(int passes, Func<double> measure)
     {
         measure();
         var values = Enumerable.Range(0, passes).Select(_ => measure()).Order().ToArray();

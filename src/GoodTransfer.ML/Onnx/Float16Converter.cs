@@ -101,9 +101,10 @@ internal static class Float16Converter
 
     private static void ToFloat16(TensorProto tensor)
     {
+        // Read in place: the raw bytes are the converter's own weight arrays, read once.
         var values = tensor.RawData.IsEmpty
             ? tensor.FloatData.ToArray()
-            : MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
+            : MemoryMarshal.Cast<byte, float>(tensor.RawData.Span);
         var bytes = new byte[values.Length * sizeof(ushort)];
         for (var i = 0; i < values.Length; i++)
         {
@@ -116,7 +117,7 @@ internal static class Float16Converter
         }
 
         tensor.FloatData.Clear();
-        tensor.RawData = ByteString.CopyFrom(bytes);
+        tensor.RawData = UnsafeByteOperations.UnsafeWrap(bytes);
         tensor.DataType = (int)TensorProto.Types.DataType.Float16;
     }
 }

@@ -47,7 +47,8 @@ internal static class SingleImageGraph
         foreach (var initializer in graph.Initializer.Where(i => i.DataType == (int)TensorProto.Types.DataType.Float16))
         {
             var halves = MemoryMarshal.Cast<byte, Half>(initializer.RawData.Span);
-            var floats = new float[halves.Length];
+            var bytes = new byte[halves.Length * sizeof(float)];
+            var floats = MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
             for (var i = 0; i < halves.Length; i++)
             {
                 floats[i] = (float)halves[i];
@@ -56,7 +57,7 @@ internal static class SingleImageGraph
             var float16Name = initializer.Name;
             initializer.Name = float16Name + ".float32";
             initializer.DataType = (int)TensorProto.Types.DataType.Float;
-            initializer.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(floats.AsSpan()));
+            initializer.RawData = UnsafeByteOperations.UnsafeWrap(bytes);
             casts.Add(Float16Converter.Cast(float16Name + ".to_float16", initializer.Name, float16Name, TensorProto.Types.DataType.Float16));
         }
 

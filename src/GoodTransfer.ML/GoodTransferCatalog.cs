@@ -20,7 +20,8 @@ public static class GoodTransferCatalog
     /// <param name="outputColumnName">The features column, a <c>Vector&lt;Single, C&gt;</c> (C = 2048 for the last stage of ResNet-50).</param>
     /// <param name="inputColumnName">The image column: <c>Image</c> (from <c>LoadImages</c>), <c>Vector&lt;Byte&gt;</c> of encoded bytes (from <c>LoadRawImageBytes</c>), or <c>String</c> paths.</param>
     /// <param name="options">The feature layer, threads, GPU, cache, mirror and offline settings; see <see cref="GoodTransferOptions"/>.</param>
-    /// <returns>The estimator.</returns>
+    /// <returns>The estimator. It keeps a checked copy of <paramref name="options"/>: changing them later changes nothing.</returns>
+    /// <exception cref="ArgumentException">An option is out of range; <see cref="ArgumentException.ParamName"/> is the option's name (<c>BatchSize</c>, <c>MirrorUrl</c>, ...).</exception>
     public static GoodTransferEstimator GoodTransferFeaturize(
         this TransformsCatalog catalog,
         Backbone backbone,
@@ -32,6 +33,6 @@ public static class GoodTransferCatalog
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentException.ThrowIfNullOrWhiteSpace(outputColumnName);
         ArgumentException.ThrowIfNullOrWhiteSpace(inputColumnName);
-        return new GoodTransferEstimator(catalog, backbone, outputColumnName, inputColumnName, options ?? new GoodTransferOptions());
+        return new GoodTransferEstimator(catalog, backbone, outputColumnName, inputColumnName, FeaturizerSettings.From(options ?? new GoodTransferOptions()));
     }
 }

@@ -1,11 +1,14 @@
-using GoodTransfer.ML.Acquisition;
-
 namespace GoodTransfer.ML;
 
 /// <summary>
 /// The one options class of GoodTransfer.ML: which features, where the ONNX model runs, and where
 /// checkpoints come from. Every property has a default; <see langword="null"/> means "use the default".
 /// </summary>
+/// <remarks>
+/// The options are read and checked once, when the estimator is made (<c>GoodTransferFeaturize</c>) or an
+/// export starts: an option out of range is refused then, by an <see cref="ArgumentException"/> whose
+/// <c>ParamName</c> is the option's name, and changing the object later changes nothing already made from it.
+/// </remarks>
 public sealed class GoodTransferOptions
 {
     private int batchSize = GoodTransferDefaults.BatchSize;
@@ -13,11 +16,15 @@ public sealed class GoodTransferOptions
     /// <summary>Which stage's pooled output becomes the features. The default is <see cref="FeatureLayer.Layer4"/>, the last stage (2048 floats for ResNet-50).</summary>
     public FeatureLayer FeatureLayer { get; set; } = GoodTransferDefaults.FeatureLayer;
 
-    /// <summary>How many images the network runs at once when transforming a data view. The default is 8: on the CPU larger batches gain little; on a GPU use 32 or more.</summary>
+    /// <summary>
+    /// How many images the network runs at once when transforming a data view, from 1 to 1024. The default
+    /// is 8: on the CPU larger batches gain little; on a GPU use 32 or more. Each image of a batch holds a
+    /// 602 KB tensor.
+    /// </summary>
     public int BatchSize
     {
         get => batchSize;
-        set => batchSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The batch size must be positive.");
+        set => batchSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(BatchSize), value, "The batch size must be positive.");
     }
 
     /// <summary>
@@ -35,7 +42,7 @@ public sealed class GoodTransferOptions
     /// </summary>
     public IReadOnlyList<string>? CalibrationImages { get; set; }
 
-    /// <summary>Threads ONNX Runtime uses within one image on the CPU. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
+    /// <summary>Threads ONNX Runtime uses within one image on the CPU, 1 or more. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
     public int? CpuThreads { get; set; }
 
     /// <summary>
@@ -63,8 +70,8 @@ public sealed class GoodTransferOptions
 
     /// <summary>
     /// A base URL that replaces the paper's (<see cref="Backbone.PaperBaseUrl"/>): the checkpoint's file
-    /// name is appended, so a company mirror serves the same file names. The default is the environment
-    /// variable <c>GOODTRANSFER_MIRROR</c>, else the paper's URL.
+    /// name is appended, so a company mirror serves the same file names. It must be an absolute <c>http://</c>
+    /// or <c>https://</c> URL. The default is the environment variable <c>GOODTRANSFER_MIRROR</c>, else the paper's URL.
     /// </summary>
     public string? MirrorUrl { get; set; }
 
@@ -81,9 +88,6 @@ public sealed class GoodTransferOptions
     /// says when a download starts, resumes, retries and finishes.
     /// </summary>
     public IProgress<DownloadProgress>? Progress { get; set; }
-
-    /// <summary>Retry, stall and lock timing; the tests shorten it.</summary>
-    internal AcquisitionPolicy AcquisitionPolicy { get; set; } = AcquisitionPolicy.Default;
 }
 
 /// <summary>The defaults of <see cref="GoodTransferOptions"/>, in one place.</summary>
@@ -93,6 +97,7 @@ internal static class GoodTransferDefaults
     public const bool FallbackToCpu = true;
     public const Precision Precision = GoodTransfer.ML.Precision.Float32;
     public const int BatchSize = 8;
+    public const int MaxBatchSize = 1024;
     public const string OutputColumnName = "Features";
     public const string InputColumnName = "Image";
 }

@@ -30,7 +30,7 @@ internal sealed class AcquisitionLog : IDisposable
         this.channel = channel;
     }
 
-    /// <summary>A log that drops every message, for <see cref="Backbone.ExportOnnx"/>, which has no MLContext.</summary>
+    /// <summary>A log that drops every message, for <see cref="OnnxExportExtensions.ExportOnnx"/>, which has no MLContext.</summary>
     public static AcquisitionLog None { get; } = new(null);
 
     public static AcquisitionLog For(TransformsCatalog catalog)

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using GoodTransfer.ML.IO;
 
 namespace GoodTransfer.ML.Acquisition;
 
@@ -40,9 +41,9 @@ internal static class CheckpointDownloader
         Timeout = Timeout.InfiniteTimeSpan,
     };
 
-    /// <summary>Downloads <paramref name="url"/> into <paramref name="temporary"/>, which must not exist, and returns the file's SHA-256 and size.</summary>
+    /// <summary>Downloads <paramref name="url"/> into <paramref name="temporary"/>, which must not exist, and returns the file's SHA-256.</summary>
     /// <exception cref="CheckpointDownloadException">A permanent failure, an HTML page, or transient failures past the attempt limit.</exception>
-    public static DownloadedFile Download(Uri url, string temporary, string fileName, AcquisitionPolicy policy, IProgress<DownloadProgress>? progress, AcquisitionLog log)
+    public static string Download(Uri url, string temporary, string fileName, AcquisitionPolicy policy, IProgress<DownloadProgress>? progress, AcquisitionLog log)
     {
         using var transfer = new Transfer(url, temporary, fileName, policy, progress, log);
         return transfer.Run();
@@ -83,7 +84,7 @@ internal static class CheckpointDownloader
             hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         }
 
-        public DownloadedFile Run()
+        public string Run()
         {
             var clock = Stopwatch.StartNew();
             var attempts = 0;
@@ -121,10 +122,10 @@ internal static class CheckpointDownloader
             }
 
             file.Flush(flushToDisk: true);
-            var sha256 = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+            var sha256 = Sha256Hex.Format(hash.GetHashAndReset());
             progress?.Report(new DownloadProgress(fileName, written, total ?? written, written / Math.Max(clock.Elapsed.TotalSeconds, 1e-3)));
             log.Info(string.Create(CultureInfo.InvariantCulture, $"Downloaded {fileName}: {Size(written)} in {clock.Elapsed.TotalSeconds:0.0} s, SHA-256 {sha256}."));
-            return new DownloadedFile(sha256, written);
+            return sha256;
         }
 
         public void Dispose()
@@ -344,5 +345,3 @@ internal static class CheckpointDownloader
     }
 }
 
-/// <summary>A completed download: the SHA-256 of its bytes (lower-case hex) and its size.</summary>
-internal readonly record struct DownloadedFile(string Sha256, long Length);

@@ -1,5 +1,3 @@
-using GoodTransfer.ML.Checkpoints;
-
 namespace GoodTransfer.ML.Acquisition;
 
 /// <summary>
@@ -10,7 +8,7 @@ namespace GoodTransfer.ML.Acquisition;
 /// <para>A download holds the entry's <see cref="CacheLock"/>, so threads and processes that ask together
 /// download once; the others wait, then find the file. It streams into <c>&lt;file&gt;.&lt;guid&gt;.partial</c>
 /// beside its destination, is checked against the catalog's SHA-256 where one is pinned and validated as a
-/// loadable checkpoint, and only then gets its <c>&lt;file&gt;.sha256</c> record and is moved into place
+/// loadable checkpoint (by the caller's validator: reading checkpoints is not acquisition's), and only then gets its <c>&lt;file&gt;.sha256</c> record and is moved into place
 /// (a rename in one folder, atomic). Only the final name counts as cached, so a killed download leaves
 /// nothing a later run can take for a good file; its partial file is deleted by the next download.</para>
 /// <para>A cached file is checked against its record on first use in each process (see <see cref="FileHashes"/>).
@@ -18,14 +16,18 @@ namespace GoodTransfer.ML.Acquisition;
 /// </remarks>
 internal static class CheckpointStore
 {
-    public static ResolvedCheckpoint Resolve(Backbone backbone, GoodTransferOptions options, AcquisitionLog log)
+    /// <summary>The backbone's checkpoint on disk, downloaded first if it is a catalog backbone that is not cached.</summary>
+    /// <param name="backbone">The backbone.</param>
+    /// <param name="settings">Where the cache is, the mirror, offline mode, progress and timing.</param>
+    /// <param name="log">Told about downloads and cache hits.</param>
+    /// <param name="validate">Checks that a downloaded file is a loadable checkpoint before it is cached; throws <see cref="CheckpointFormatException"/> if not.</param>
+    public static ResolvedCheckpoint Resolve(Backbone backbone, AcquisitionSettings settings, AcquisitionLog log, Action<string> validate)
     {
         if (backbone.CheckpointPath is { } local)
         {
             return new ResolvedCheckpoint(local, FileHashes.Memoized(local));
         }
 
-        var settings = AcquisitionSettings.From(options);
         var target = Path.Combine(settings.CheckpointFolder, backbone.FileName);
         if (File.Exists(target))
         {
@@ -38,8 +40,7 @@ internal static class CheckpointStore
             throw new CheckpointNotCachedException(backbone.FileName, url, target);
         }
 
-        var policy = options.AcquisitionPolicy;
-        using (CacheLock.Acquire(settings.LockFor(backbone.FileName), backbone.FileName, () => PartialBytes(target), policy, log))
+        using (CacheLock.Acquire(settings.LockFor(backbone.FileName), backbone.FileName, () => PartialBytes(target), settings.Policy, log))
         {
             // Whoever held the lock before may have finished the same download.
             if (File.Exists(target))
@@ -48,7 +49,7 @@ internal static class CheckpointStore
             }
 
             DeleteAbandonedPartials(target);
-            var sha256 = Download(backbone, url, target, options, log);
+            var sha256 = Download(backbone, url, target, settings, log, validate);
             return new ResolvedCheckpoint(target, sha256);
         }
     }
@@ -88,26 +89,26 @@ internal static class CheckpointStore
         return new ResolvedCheckpoint(target, actual);
     }
 
-    private static string Download(Backbone backbone, Uri url, string target, GoodTransferOptions options, AcquisitionLog log)
+    private static string Download(Backbone backbone, Uri url, string target, AcquisitionSettings settings, AcquisitionLog log, Action<string> validate)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var temporary = $"{target}.{Guid.NewGuid():N}.partial";
         try
         {
-            var download = CheckpointDownloader.Download(url, temporary, backbone.FileName, options.AcquisitionPolicy, options.Progress, log);
-            if (backbone.Sha256 is { } pinned && pinned != download.Sha256)
+            var sha256 = CheckpointDownloader.Download(url, temporary, backbone.FileName, settings.Policy, settings.Progress, log);
+            if (backbone.Sha256 is { } pinned && pinned != sha256)
             {
                 throw new CheckpointIntegrityException(
-                    $"The checkpoint downloaded from {url} has SHA-256 {download.Sha256}, but the catalog pins {pinned} for {backbone.Name}; it was not cached.",
+                    $"The checkpoint downloaded from {url} has SHA-256 {sha256}, but the catalog pins {pinned} for {backbone.Name}; it was not cached.",
                     url.ToString(),
                     pinned,
-                    download.Sha256);
+                    sha256);
             }
 
             try
             {
                 // A truncated body or a foreign file must not enter the cache.
-                CheckpointReader.Read(temporary);
+                validate(temporary);
             }
             catch (CheckpointFormatException e)
             {
@@ -115,7 +116,7 @@ internal static class CheckpointStore
             }
 
             // The record first: a process that sees the file then sees its record.
-            Sha256Record.Write(target, download.Sha256);
+            Sha256Record.Write(target, sha256);
             try
             {
                 File.Move(temporary, target, overwrite: false);
@@ -126,9 +127,9 @@ internal static class CheckpointStore
                 return Cached(backbone, target, log).Sha256;
             }
 
-            FileHashes.Remember(target, download.Sha256);
+            FileHashes.Remember(target, sha256);
             log.Info($"Cached {backbone.FileName} at {target}.");
-            return download.Sha256;
+            return sha256;
         }
         finally
         {

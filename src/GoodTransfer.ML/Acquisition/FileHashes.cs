@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using GoodTransfer.ML.IO;
 
 namespace GoodTransfer.ML.Acquisition;
 
@@ -12,13 +12,7 @@ internal static class FileHashes
 {
     private static readonly ConcurrentDictionary<string, (long Length, DateTime LastWriteUtc, string Sha256)> Known = new(StringComparer.Ordinal);
 
-    public static string Compute(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-
-        // Lower-case hex, as sha256sum prints it.
-        return Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant();
-    }
+    public static string Compute(string path) => Sha256Hex.OfFile(path);
 
     public static string Memoized(string path)
     {

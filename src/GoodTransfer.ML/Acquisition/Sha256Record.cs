@@ -1,4 +1,5 @@
 using System.Globalization;
+using GoodTransfer.ML.IO;
 
 namespace GoodTransfer.ML.Acquisition;
 
@@ -25,22 +26,10 @@ internal static class Sha256Record
         }
 
         var hash = text.Split([' ', '\t', '\n', '\r'], 2, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
-        return hash is { Length: 64 } && hash.All(char.IsAsciiHexDigit) ? hash.ToLowerInvariant() : null;
+        return Sha256Hex.IsHash(hash) ? hash!.ToLowerInvariant() : null;
     }
 
     /// <summary>Writes the record through a temporary file and a move, so a reader sees the old record or the new one, never half of one.</summary>
-    public static void Write(string file, string sha256)
-    {
-        var record = PathFor(file);
-        var temporary = $"{record}.{Guid.NewGuid():N}.partial";
-        try
-        {
-            File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture, $"{sha256}  {Path.GetFileName(file)}\n"));
-            File.Move(temporary, record, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    public static void Write(string file, string sha256) =>
+        AtomicFile.WriteText(PathFor(file), string.Create(CultureInfo.InvariantCulture, $"{sha256}  {Path.GetFileName(file)}\n"));
 }

@@ -1,8 +1,3 @@
-using GoodTransfer.ML.Acquisition;
-using GoodTransfer.ML.Checkpoints;
-using GoodTransfer.ML.Onnx;
-using GoodTransfer.ML.Onnx.Quantization;
-
 namespace GoodTransfer.ML;
 
 /// <summary>
@@ -101,79 +96,10 @@ public sealed partial class Backbone
         return new Backbone(Path.GetFileNameWithoutExtension(fullPath), Path.GetFileName(fullPath), url: null, fullPath, null, null, null, [], null, null);
     }
 
-    /// <summary>
-    /// Converts the checkpoint into an ONNX featurizer and writes it to <paramref name="onnxPath"/>
-    /// (atomically: an existing file there is replaced only by a complete model). A catalog backbone's
-    /// checkpoint is first fetched into the cache (see <see cref="GoodTransferOptions"/>).
-    /// </summary>
-    /// <remarks>
-    /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, 224, 224]</c>, RGB in [0, 1]
-    /// as torchvision's <c>ToTensor</c> gives, N dynamic; ImageNet normalisation (mean 0.485/0.456/0.406,
-    /// std 0.229/0.224/0.225) inside the graph; one output <c>features</c>, float32 <c>[N, C]</c>: the
-    /// global-average-pooled output of the chosen stage (C = 2048 for ResNet-50's last stage), which is
-    /// torchvision's forward with <c>fc</c> removed. BatchNorm is folded into the convolutions.
-    /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
-    /// </remarks>
-    /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
-    /// <param name="options">The feature layer (the last stage by default), the precision (float32 by default; float16; int8 with its calibration images) and, for catalog backbones, the cache, mirror and offline settings.</param>
-    /// <returns>What was converted: the architecture, the feature size, the checkpoint's hash and the keys left out.</returns>
-    /// <exception cref="CheckpointFormatException">The checkpoint was refused; the message names the file and the reason.</exception>
-    /// <exception cref="ArgumentException"><see cref="Precision.Int8"/> without <see cref="GoodTransferOptions.CalibrationImages"/>.</exception>
-    /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public OnnxExport ExportOnnx(string onnxPath, GoodTransferOptions? options = null)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
-        options ??= new GoodTransferOptions();
-        var precision = ConversionPrecision.ForOptions(options);
-        if (CheckpointPath is { } local)
-        {
-            // Hashed on the second core while it is read, rather than before.
-            return Convert(local, onnxPath, options.FeatureLayer, precision: precision);
-        }
-
-        var checkpoint = CheckpointStore.Resolve(this, options, AcquisitionLog.None);
-        return Convert(checkpoint.Path, onnxPath, options.FeatureLayer, knownSha256: checkpoint.Sha256, precision: precision);
-    }
-
     /// <inheritdoc/>
     public override string ToString() => Name;
 
     /// <summary>This catalog entry with a pinned SHA-256: how the tests check that a download with another hash is refused.</summary>
     internal Backbone WithSha256(string sha256) =>
         new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant());
-
-    internal OnnxExport Convert(string checkpoint, string onnxPath, FeatureLayer featureLayer, string? singleImagePath = null, string? knownSha256 = null, ConversionPrecision? precision = null)
-    {
-        // Hash on the second core while the first reads the weights: the file is in the page cache
-        // after either pass, so the two overlap instead of adding up.
-        var hashing = knownSha256 is null ? Task.Run(() => FileHashes.Compute(checkpoint)) : Task.FromResult(knownSha256);
-        StateDict stateDict;
-        try
-        {
-            stateDict = CheckpointReader.Read(checkpoint);
-        }
-        finally
-        {
-            // Never leave the hash running, whatever the reader threw; WaitAny does not rethrow its fault.
-            Task.WaitAny(hashing);
-        }
-
-        var sha256 = hashing.GetAwaiter().GetResult();
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["goodtransfer.backbone"] = Name,
-            ["goodtransfer.checkpoint_file"] = Path.GetFileName(checkpoint),
-            ["goodtransfer.checkpoint_sha256"] = sha256,
-            ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
-        };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision);
-        return new OnnxExport(
-            Path.GetFullPath(onnxPath),
-            result.Architecture.Name,
-            result.FeatureSize,
-            featureLayer,
-            sha256,
-            stateDict.Layout,
-            stateDict.IgnoredKeys);
-    }
 }

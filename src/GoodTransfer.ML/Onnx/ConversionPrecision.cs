@@ -51,34 +51,6 @@ internal sealed class ConversionPrecision
         return new ConversionPrecision(Precision.Int8, calibration);
     }
 
-    /// <summary>The precision that <paramref name="options"/> ask for, with int8's calibration images read and preprocessed.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The precision is not a defined value.</exception>
-    /// <exception cref="ArgumentException">Int8 is asked for without calibration images.</exception>
-    /// <exception cref="FileNotFoundException">A calibration image does not exist.</exception>
-    /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public static ConversionPrecision ForOptions(GoodTransferOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        switch (options.Precision)
-        {
-            case Precision.Float32:
-                return Float32;
-            case Precision.Float16:
-                return Float16;
-            case Precision.Int8:
-                if (options.CalibrationImages is not { Count: > 0 } paths)
-                {
-                    throw new ArgumentException(
-                        "Precision.Int8 needs GoodTransferOptions.CalibrationImages: a few dozen image files like those to be featurized, whose activation ranges calibrate the int8 model.",
-                        nameof(options));
-                }
-
-                return Int8(CalibrationImages.FromFiles(paths));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(options), options.Precision, "Unknown precision.");
-        }
-    }
-
     /// <summary>Rewrites the float32 model (batched form) into this precision; float32 returns it as it is.</summary>
     public ModelProto Apply(ModelProto model) => Precision switch
     {

@@ -32,9 +32,6 @@ internal static class Float16Converter
     /// </summary>
     public const string Version = "1";
 
-    /// <summary>Metadata key of the precision, shared with the int8 quantizer.</summary>
-    public const string PrecisionKey = Quantization.Int8Quantizer.PrecisionKey;
-
     /// <summary>The largest finite float16 value.</summary>
     private const float MaxFloat16 = 65504f;
 
@@ -74,7 +71,7 @@ internal static class Float16Converter
             }
         }
 
-        converted.MetadataProps.Add(new StringStringEntryProto { Key = PrecisionKey, Value = "float16" });
+        converted.MetadataProps.Add(new StringStringEntryProto { Key = OnnxMetadataKeys.Precision, Value = "float16" });
         return converted;
     }
 

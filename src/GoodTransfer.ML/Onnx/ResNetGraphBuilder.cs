@@ -54,18 +54,6 @@ internal static class ResNetGraphBuilder
     /// </summary>
     public const string ConverterVersion = "1";
 
-    /// <summary>Metadata key: <see cref="ResNetArchitecture.Name"/>.</summary>
-    public const string ArchitectureKey = "goodtransfer.architecture";
-
-    /// <summary>Metadata key: the <see cref="FeatureLayer"/> name, e.g. <c>Layer4</c>.</summary>
-    public const string FeatureLayerKey = "goodtransfer.feature_layer";
-
-    /// <summary>Metadata key: the feature size C, in decimal.</summary>
-    public const string FeatureSizeKey = "goodtransfer.feature_size";
-
-    /// <summary>Metadata key: <see cref="ConverterVersion"/>.</summary>
-    public const string ConverterVersionKey = "goodtransfer.converter_version";
-
     /// <summary>ImageNet's per-channel mean, RGB, as in torchvision's transforms.</summary>
     internal static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
 
@@ -97,10 +85,10 @@ internal static class ResNetGraphBuilder
         var featureSize = architecture.FeatureSize(layer);
         var ownMetadata = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            [ArchitectureKey] = architecture.Name,
-            [FeatureLayerKey] = layer.ToString(),
-            [FeatureSizeKey] = featureSize.ToString(CultureInfo.InvariantCulture),
-            [ConverterVersionKey] = ConverterVersion,
+            [OnnxMetadataKeys.Architecture] = architecture.Name,
+            [OnnxMetadataKeys.FeatureLayer] = layer.ToString(),
+            [OnnxMetadataKeys.FeatureSize] = featureSize.ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadataKeys.ConverterVersion] = ConverterVersion,
         };
         var clash = metadata.Keys.FirstOrDefault(ownMetadata.ContainsKey);
         if (clash is not null)

@@ -20,9 +20,9 @@ internal sealed class EquivalentChain
     private readonly string outputColumnName;
     private readonly string singleImageModel;
     private readonly int? gpuDeviceId;
-    private readonly GoodTransferOptions options;
+    private readonly SessionSettings settings;
 
-    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInputKind kind, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, GoodTransferOptions options)
+    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInputKind kind, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, SessionSettings settings)
     {
         this.catalog = catalog;
         this.inputSchema = inputSchema;
@@ -31,7 +31,7 @@ internal sealed class EquivalentChain
         this.outputColumnName = outputColumnName;
         this.singleImageModel = singleImageModel;
         this.gpuDeviceId = gpuDeviceId;
-        this.options = options;
+        this.settings = settings;
     }
 
     public TransformerChain<ITransformer> Build()
@@ -55,8 +55,8 @@ internal sealed class EquivalentChain
                 InputColumns = [SingleImageGraph.InputName],
                 OutputColumns = [SingleImageGraph.OutputName],
                 GpuDeviceId = gpuDeviceId,
-                FallbackToCpu = options.FallbackToCpu,
-                IntraOpNumThreads = options.CpuThreads,
+                FallbackToCpu = settings.FallbackToCpu,
+                IntraOpNumThreads = settings.CpuThreads,
             }).Fit(data));
             Add(catalog.CopyColumns(outputColumnName, SingleImageGraph.OutputName).Fit(data));
             Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));

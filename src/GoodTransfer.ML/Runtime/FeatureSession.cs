@@ -30,20 +30,20 @@ internal sealed class FeatureSession : IDisposable
 
     /// <summary>Opens the model on the device the options ask for.</summary>
     /// <param name="modelPath">The batched ONNX model.</param>
-    /// <param name="options">The device, fallback and thread options.</param>
+    /// <param name="settings">The device, fallback and thread settings.</param>
     /// <param name="warn">Told why the GPU was given up for the CPU, when it is.</param>
     /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
-    public static FeatureSession Open(string modelPath, GoodTransferOptions options, Action<string>? warn = null)
+    public static FeatureSession Open(string modelPath, SessionSettings settings, Action<string>? warn = null)
     {
-        if (options.GpuDeviceId is int device)
+        if (settings.GpuDeviceId is int device)
         {
             try
             {
-                return Create(modelPath, options, device);
+                return Create(modelPath, settings, device);
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
-                if (!options.FallbackToCpu)
+                if (!settings.FallbackToCpu)
                 {
                     throw new GpuUnavailableException(device, e);
                 }
@@ -52,7 +52,7 @@ internal sealed class FeatureSession : IDisposable
             }
         }
 
-        return Create(modelPath, options, gpuDevice: null);
+        return Create(modelPath, settings, gpuDevice: null);
     }
 
     /// <summary>Runs <paramref name="count"/> images of <paramref name="images"/> and writes their features into <paramref name="features"/>.</summary>
@@ -75,14 +75,14 @@ internal sealed class FeatureSession : IDisposable
         session.Dispose();
     }
 
-    private static FeatureSession Create(string modelPath, GoodTransferOptions options, int? gpuDevice)
+    private static FeatureSession Create(string modelPath, SessionSettings settings, int? gpuDevice)
     {
         using var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        if (options.CpuThreads is int threads)
+        if (settings.CpuThreads is int threads)
         {
             sessionOptions.IntraOpNumThreads = threads;
         }

@@ -1,5 +1,5 @@
 using GoodTransfer.ML.Acquisition;
-using GoodTransfer.ML.Onnx;
+using GoodTransfer.ML.Conversion;
 using GoodTransfer.ML.Runtime;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -14,14 +14,15 @@ namespace GoodTransfer.ML;
 public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
 {
     private readonly TransformsCatalog catalog;
+    private readonly FeaturizerSettings settings;
 
-    internal GoodTransferEstimator(TransformsCatalog catalog, Backbone backbone, string outputColumnName, string inputColumnName, GoodTransferOptions options)
+    internal GoodTransferEstimator(TransformsCatalog catalog, Backbone backbone, string outputColumnName, string inputColumnName, FeaturizerSettings settings)
     {
         this.catalog = catalog;
+        this.settings = settings;
         Backbone = backbone;
         OutputColumnName = outputColumnName;
         InputColumnName = inputColumnName;
-        Options = options;
     }
 
     /// <summary>The backbone whose features this estimator computes.</summary>
@@ -32,9 +33,6 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
 
     /// <summary>The column the images are read from.</summary>
     public string InputColumnName { get; }
-
-    /// <summary>The options, as given (defaults filled in).</summary>
-    public GoodTransferOptions Options { get; }
 
     /// <summary>
     /// Checks the input column (an image, encoded image bytes, or an image path) and returns the
@@ -71,7 +69,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
     {
         ArgumentNullException.ThrowIfNull(input);
         var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
-        if (Options.Precision == Precision.Float16 && Options.GpuDeviceId is null)
+        if (settings.Conversion.Precision == Precision.Float16 && settings.Session.GpuDeviceId is null)
         {
             throw new InvalidOperationException(
                 "Precision.Float16 is for the GPU: set GoodTransferOptions.GpuDeviceId (with the GoodTransfer.ML.Gpu package). " +
@@ -82,15 +80,15 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         FeatureSession session;
         using (var log = AcquisitionLog.For(catalog))
         {
-            models = OnnxModelCache.Models(Backbone, Options, log);
+            models = ConvertedModelCache.Models(Backbone, settings.Acquisition, settings.Conversion, log);
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-            session = FeatureSession.Open(models.Batched, Options, log.Warning);
+            session = FeatureSession.Open(models.Batched, settings.Session, log.Warning);
         }
 
-        var chain = new EquivalentChain(catalog, input.Schema, kind, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, Options);
-        return new GoodTransferTransformer(chain, session, Options.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
+        var chain = new EquivalentChain(catalog, input.Schema, kind, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, settings.Session);
+        return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

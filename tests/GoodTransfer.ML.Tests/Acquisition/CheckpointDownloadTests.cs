@@ -88,7 +88,7 @@ public sealed class CheckpointDownloadTests : IDisposable
     public void A_stall_is_abandoned_after_the_stall_timeout_and_resumed()
     {
         fixture.Serve(new ServerFaults { StallAt = 0.5 });
-        fixture.Options.AcquisitionPolicy = AcquisitionFixture.Fast with { StallTimeout = TimeSpan.FromSeconds(1) };
+        fixture.Policy = AcquisitionFixture.Fast with { StallTimeout = TimeSpan.FromSeconds(1) };
 
         var resolved = fixture.Resolve();
 

@@ -103,7 +103,7 @@ public sealed class ConcurrentAcquisitionTests : IDisposable
         // The host recovers. A lock left held would make this give up after a second.
         fixture.Serve();
         fixture.Options.Offline = false;
-        fixture.Options.AcquisitionPolicy = AcquisitionFixture.Fast with { LockPatience = TimeSpan.FromSeconds(1) };
+        fixture.Policy = AcquisitionFixture.Fast with { LockPatience = TimeSpan.FromSeconds(1) };
         var resolved = fixture.Resolve();
 
         Assert.Equal(AcquisitionFixture.Checkpoint, File.ReadAllBytes(resolved.Path));

@@ -72,7 +72,7 @@ public sealed class Float16ConverterTests(Xunit.Abstractions.ITestOutputHelper o
         Assert.All(model.Graph.Initializer.Where(i => i.Name.StartsWith("normalize.", StringComparison.Ordinal)), i => Assert.Equal(float32, i.DataType));
         Assert.Equal(2, model.Graph.Node.Count(n => n.OpType == "Cast"));
         OnnxChecker.AssertValid(path);
-        Assert.Equal("float16", OnnxChecker.Metadata(path)[Float16Converter.PrecisionKey]);
+        Assert.Equal("float16", OnnxChecker.Metadata(path)[OnnxMetadataKeys.Precision]);
     }
 
     [Fact]

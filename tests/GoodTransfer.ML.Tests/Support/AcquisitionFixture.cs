@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using GoodTransfer.ML.Acquisition;
+using GoodTransfer.ML.Conversion;
 using Microsoft.ML;
 
 namespace GoodTransfer.ML.Tests.Support;
@@ -24,7 +25,7 @@ public sealed class AcquisitionFixture : IDisposable
                 messages.Enqueue(e.RawMessage);
             }
         };
-        Options = new GoodTransferOptions { CacheDirectory = cache.Folder, MirrorUrl = Server.BaseUrl, AcquisitionPolicy = Fast };
+        Options = new GoodTransferOptions { CacheDirectory = cache.Folder, MirrorUrl = Server.BaseUrl };
     }
 
     /// <summary>
@@ -54,6 +55,9 @@ public sealed class AcquisitionFixture : IDisposable
 
     public GoodTransferOptions Options { get; }
 
+    /// <summary>The timing <see cref="Resolve"/> uses: <see cref="Fast"/> unless a test changes it.</summary>
+    internal AcquisitionPolicy Policy { get; set; } = Fast;
+
     public string CacheFolder => cache.Folder;
 
     public string Target => Path.Combine(cache.Folder, "checkpoints", Backbone.FileName);
@@ -75,7 +79,8 @@ public sealed class AcquisitionFixture : IDisposable
     internal ResolvedCheckpoint Resolve(Backbone? backbone = null, GoodTransferOptions? options = null)
     {
         using var log = AcquisitionLog.For(mlContext.Transforms);
-        return CheckpointStore.Resolve(backbone ?? Backbone, options ?? Options, log);
+        var settings = FeaturizerSettings.From(options ?? Options, Policy);
+        return CheckpointStore.Resolve(backbone ?? Backbone, settings.Acquisition, log, BackboneConverter.ValidateCheckpoint);
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using GoodTransfer.ML.IO;
 using GoodTransfer.ML.Imaging;
 
 namespace GoodTransfer.ML.Onnx.Quantization;
@@ -19,7 +20,7 @@ internal static class CalibrationImages
             hash.AppendData(MemoryMarshal.AsBytes(tensor.AsSpan()));
         }
 
-        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+        return Sha256Hex.Format(hash.GetHashAndReset());
     }
 
     /// <summary>Decodes each file and applies torchvision's <c>Resize(256)</c>, <c>CenterCrop(224)</c>, <c>ToTensor</c>.</summary>

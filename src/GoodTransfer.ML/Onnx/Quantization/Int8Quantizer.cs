@@ -37,16 +37,10 @@ internal static class Int8Quantizer
     /// </summary>
     public const string QuantizerVersion = "1";
 
-    /// <summary>Metadata key: <c>int8</c> for a quantized model.</summary>
-    public const string PrecisionKey = "goodtransfer.precision";
-
-    /// <summary>Metadata key: how the activation ranges were calibrated.</summary>
-    public const string CalibrationKey = "goodtransfer.calibration";
-
     /// <summary>Quantizes a float featurizer.</summary>
     /// <param name="model">The float model, in the batched form (input <c>[N, 3, 224, 224]</c>); it is not changed.</param>
     /// <param name="calibrationImages">Images like those the model will featurize, each a <c>[3, 224, 224]</c> tensor as <c>ToTensor</c> gives it (RGB in [0, 1]).</param>
-    /// <returns>The QDQ model, with the same inputs, outputs and metadata, plus <see cref="PrecisionKey"/> and <see cref="CalibrationKey"/>.</returns>
+    /// <returns>The QDQ model, with the same inputs, outputs and metadata, plus <see cref="OnnxMetadataKeys.Precision"/> and <see cref="OnnxMetadataKeys.Calibration"/>.</returns>
     /// <exception cref="ArgumentException">No calibration image, an image of the wrong size, or a graph that is not a float featurizer.</exception>
     public static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> calibrationImages)
     {
@@ -63,10 +57,10 @@ internal static class Int8Quantizer
         }
 
         var quantized = QdqRewriter.Rewrite(model, plan, parameters);
-        quantized.MetadataProps.Add(new StringStringEntryProto { Key = PrecisionKey, Value = "int8" });
+        quantized.MetadataProps.Add(new StringStringEntryProto { Key = OnnxMetadataKeys.Precision, Value = "int8" });
         quantized.MetadataProps.Add(new StringStringEntryProto
         {
-            Key = CalibrationKey,
+            Key = OnnxMetadataKeys.Calibration,
             Value = string.Create(CultureInfo.InvariantCulture, $"minmax over {calibrationImages.Count} images; uint8 asymmetric activations, int8 symmetric per-channel weights"),
         });
         return quantized;

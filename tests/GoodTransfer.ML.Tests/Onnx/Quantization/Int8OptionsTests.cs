@@ -22,7 +22,7 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
         var error = Assert.Throws<ArgumentException>(() =>
             Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { Precision = Precision.Int8 }));
 
-        Assert.Equal("options", error.ParamName);
+        Assert.Equal("CalibrationImages", error.ParamName);
         Assert.StartsWith("Precision.Int8 needs GoodTransferOptions.CalibrationImages", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(onnx.Path));
     }
@@ -51,8 +51,8 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
         var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
             Backbone.FromFile(fixture.FullPath).ExportOnnx(onnx.Path, new GoodTransferOptions { Precision = (Precision)7 }));
 
-        Assert.Equal("options", error.ParamName);
-        Assert.StartsWith("Unknown precision.", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Precision", error.ParamName);
+        Assert.StartsWith("Precision 7 is not one of Float32, Int8, Float16.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,14 +63,15 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
         using var notAnImage = new TemporaryFile("not an image"u8.ToArray(), "notes.jpg");
         var missing = Path.Combine(onnx.Folder, "missing.jpg");
 
-        var notFound = Assert.Throws<FileNotFoundException>(() => Backbone.FromFile(fixture.FullPath).ExportOnnx(
+        var notFound = Assert.Throws<ArgumentException>(() => Backbone.FromFile(fixture.FullPath).ExportOnnx(
             onnx.Path,
             new GoodTransferOptions { Precision = Precision.Int8, CalibrationImages = [QuantizationFixtures.CalibrationPaths[0], missing] }));
         var invalid = Assert.Throws<InvalidImageException>(() => Backbone.FromFile(fixture.FullPath).ExportOnnx(
             onnx.Path,
             new GoodTransferOptions { Precision = Precision.Int8, CalibrationImages = [notAnImage.Path] }));
 
-        Assert.Equal(missing, notFound.FileName);
+        Assert.Equal("CalibrationImages", notFound.ParamName);
+        Assert.StartsWith($"CalibrationImages[1] names no file: '{missing}' does not exist.", notFound.Message, StringComparison.Ordinal);
         Assert.Contains(notAnImage.Path, invalid.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(onnx.Path));
     }

@@ -90,8 +90,8 @@ public sealed class Int8QuantizerTests(Xunit.Abstractions.ITestOutputHelper outp
 
         OnnxChecker.AssertValid(onnx.Path);
         var metadata = OnnxChecker.Metadata(onnx.Path);
-        Assert.Equal("int8", metadata[Int8Quantizer.PrecisionKey]);
-        Assert.StartsWith($"minmax over {QuantizationFixtures.CalibrationFiles.Count} images", metadata[Int8Quantizer.CalibrationKey], StringComparison.Ordinal);
+        Assert.Equal("int8", metadata[OnnxMetadataKeys.Precision]);
+        Assert.StartsWith($"minmax over {QuantizationFixtures.CalibrationFiles.Count} images", metadata[OnnxMetadataKeys.Calibration], StringComparison.Ordinal);
         Assert.Equal(export.CheckpointSha256, metadata["goodtransfer.checkpoint_sha256"]);
     }
 

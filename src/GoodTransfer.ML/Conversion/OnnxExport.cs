@@ -1,6 +1,6 @@
 namespace GoodTransfer.ML;
 
-/// <summary>What <see cref="Backbone.ExportOnnx"/> wrote.</summary>
+/// <summary>What <see cref="OnnxExportExtensions.ExportOnnx"/> wrote.</summary>
 /// <param name="OnnxPath">The full path of the ONNX file.</param>
 /// <param name="Architecture">The torchvision architecture inferred from the weights, e.g. <c>resnet50</c>.</param>
 /// <param name="FeatureSize">C, the length of each feature vector.</param>

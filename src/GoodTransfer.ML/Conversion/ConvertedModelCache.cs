@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using GoodTransfer.ML.Acquisition;
 using GoodTransfer.ML.Onnx;
-using GoodTransfer.ML.Onnx.Quantization;
 
-namespace GoodTransfer.ML.Acquisition;
+namespace GoodTransfer.ML.Conversion;
 
 /// <summary>
 /// Converted ONNX models, cached in <c>&lt;cache&gt;/onnx/</c> and keyed by the checkpoint's SHA-256, the
@@ -13,29 +13,28 @@ namespace GoodTransfer.ML.Acquisition;
 /// (checked once per process), not from reading it again; a conversion holds a lock, so that threads and
 /// processes that ask together convert once.
 /// </summary>
-internal static class OnnxModelCache
+internal static class ConvertedModelCache
 {
     /// <summary>
-    /// Returns the backbone's ONNX models, converting them on first use: the batched graph (the public
-    /// contract, which the featurizer runs) and its one-image form (see <see cref="SingleImageGraph"/>),
-    /// which a saved model holds for ML.NET's OnnxTransformer.
+    /// Returns the backbone's ONNX models, fetching its checkpoint and converting it on first use: the
+    /// batched graph (the public contract, which the featurizer runs) and its one-image form (see
+    /// <see cref="SingleImageGraph"/>), which a saved model holds for ML.NET's OnnxTransformer.
     /// </summary>
-    public static CachedModels Models(Backbone backbone, GoodTransferOptions options, AcquisitionLog log)
+    public static CachedModels Models(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log)
     {
-        var settings = AcquisitionSettings.From(options);
-        var precision = ConversionPrecision.ForOptions(options);
-        var checkpoint = CheckpointStore.Resolve(backbone, options, log);
-        var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{options.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
-        var models = new CachedModels(Path.Combine(settings.OnnxFolder, stem + "-batch.onnx"), Path.Combine(settings.OnnxFolder, stem + "-single.onnx"));
+        var precision = BackboneConverter.PrecisionFor(conversion);
+        var checkpoint = CheckpointStore.Resolve(backbone, acquisition, log, BackboneConverter.ValidateCheckpoint);
+        var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{conversion.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
+        var models = new CachedModels(Path.Combine(acquisition.OnnxFolder, stem + "-batch.onnx"), Path.Combine(acquisition.OnnxFolder, stem + "-single.onnx"));
         if (!Complete(models))
         {
             // A conversion shows no progress on disk until its atomic writes; it takes seconds, well within the lock's patience.
-            using (CacheLock.Acquire(settings.LockFor(stem + ".onnx"), $"the ONNX models of {backbone.Name}", static () => 0, options.AcquisitionPolicy, log))
+            using (CacheLock.Acquire(acquisition.LockFor(stem + ".onnx"), $"the ONNX models of {backbone.Name}", static () => 0, acquisition.Policy, log))
             {
                 if (!Complete(models))
                 {
                     var clock = Stopwatch.StartNew();
-                    backbone.Convert(checkpoint.Path, models.Batched, options.FeatureLayer, models.SingleImage, checkpoint.Sha256, precision);
+                    BackboneConverter.Convert(backbone, checkpoint.Path, models.Batched, conversion.FeatureLayer, precision, models.SingleImage, checkpoint.Sha256);
                     log.Info(string.Create(CultureInfo.InvariantCulture, $"Converted {backbone.Name} to ONNX in {clock.Elapsed.TotalSeconds:0.00} s: {models.Batched}."));
                     return models;
                 }

@@ -1,0 +1,75 @@
+namespace GoodTransfer.ML.IO;
+
+/// <summary>
+/// Writes files atomically: a reader of the destination sees the old file or the complete new one, never a
+/// partial write. Every file the library puts in place (converted models, SHA-256 records) goes through here.
+/// </summary>
+internal static class AtomicFile
+{
+    /// <summary>The suffix of the temporary files this class writes; a killed process can leave one behind.</summary>
+    public const string TemporarySuffix = ".tmp";
+
+    // Protobuf and text writers write through small buffers of their own; a large file buffer keeps the system calls few.
+    private const int FileBufferSize = 1 << 20;
+
+    /// <summary>
+    /// Streams <paramref name="writeContent"/>'s bytes to a unique temporary file in the destination's folder,
+    /// flushes it to disk, then moves it over the destination (a rename within one file system). On failure
+    /// the temporary file is deleted and an existing file at the destination is left as it was.
+    /// </summary>
+    /// <param name="path">The destination; its folder is created if needed.</param>
+    /// <param name="writeContent">Writes the file's content to the stream it is given.</param>
+    public static void Write(string path, Action<Stream> writeContent)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(writeContent);
+
+        var fullPath = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' names no file.", nameof(path));
+        Directory.CreateDirectory(folder);
+
+        var temporary = TemporaryPathFor(fullPath);
+        var moved = false;
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileBufferSize))
+            {
+                writeContent(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+            moved = true;
+        }
+        finally
+        {
+            if (!moved)
+            {
+                DeleteQuietly(temporary);
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (without a byte-order mark), atomically.</summary>
+    public static void WriteText(string path, string text) =>
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            writer.Write(text);
+        });
+
+    /// <summary>A unique temporary name beside <paramref name="fullPath"/>: <c>&lt;file&gt;.&lt;guid&gt;.tmp</c>.</summary>
+    public static string TemporaryPathFor(string fullPath) => $"{fullPath}.{Guid.NewGuid():N}{TemporarySuffix}";
+
+    private static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The write has already failed; its exception says more than this one would.
+        }
+    }
+}

@@ -1,0 +1,38 @@
+namespace GoodTransfer.ML.Onnx;
+
+/// <summary>
+/// The keys of the <c>metadata_props</c> that GoodTransfer.ML writes into every ONNX model, in one place:
+/// they are a published format (Triton, Spark and other tools read them), so they never change.
+/// </summary>
+internal static class OnnxMetadataKeys
+{
+    /// <summary>The backbone's name, e.g. <c>MocoV2ImageNet</c>.</summary>
+    public const string Backbone = "goodtransfer.backbone";
+
+    /// <summary>The checkpoint's file name.</summary>
+    public const string CheckpointFile = "goodtransfer.checkpoint_file";
+
+    /// <summary>The checkpoint's SHA-256, lower-case hex.</summary>
+    public const string CheckpointSha256 = "goodtransfer.checkpoint_sha256";
+
+    /// <summary>Where the weights were found in the checkpoint and which prefix was removed.</summary>
+    public const string CheckpointLayout = "goodtransfer.checkpoint_layout";
+
+    /// <summary>The inferred torchvision architecture, e.g. <c>resnet50</c>.</summary>
+    public const string Architecture = "goodtransfer.architecture";
+
+    /// <summary>The <see cref="FeatureLayer"/> name, e.g. <c>Layer4</c>.</summary>
+    public const string FeatureLayer = "goodtransfer.feature_layer";
+
+    /// <summary>The feature size C, in decimal.</summary>
+    public const string FeatureSize = "goodtransfer.feature_size";
+
+    /// <summary>The converter's graph version (<see cref="ResNetGraphBuilder.ConverterVersion"/>).</summary>
+    public const string ConverterVersion = "goodtransfer.converter_version";
+
+    /// <summary><c>float16</c> or <c>int8</c> for a rewritten model; absent for float32.</summary>
+    public const string Precision = "goodtransfer.precision";
+
+    /// <summary>How an int8 model's activation ranges were calibrated.</summary>
+    public const string Calibration = "goodtransfer.calibration";
+}

@@ -15,18 +15,18 @@ internal sealed class EquivalentChain
 {
     private readonly TransformsCatalog catalog;
     private readonly DataViewSchema inputSchema;
-    private readonly ImageInputKind kind;
+    private readonly ImageInput input;
     private readonly string inputColumnName;
     private readonly string outputColumnName;
     private readonly string singleImageModel;
     private readonly int? gpuDeviceId;
     private readonly SessionSettings settings;
 
-    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInputKind kind, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, SessionSettings settings)
+    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInput input, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, SessionSettings settings)
     {
         this.catalog = catalog;
         this.inputSchema = inputSchema;
-        this.kind = kind;
+        this.input = input;
         this.inputColumnName = inputColumnName;
         this.outputColumnName = outputColumnName;
         this.singleImageModel = singleImageModel;
@@ -48,7 +48,7 @@ internal sealed class EquivalentChain
             }
 
             Add(catalog.CopyColumns(PreprocessingColumns.Input, inputColumnName).Fit(data));
-            Add(Preprocessing().Fit(data));
+            Add(input.Preprocessing(catalog).Fit(data));
             Add(catalog.ApplyOnnxModel(new OnnxOptions
             {
                 ModelFile = singleImageModel,
@@ -72,13 +72,6 @@ internal sealed class EquivalentChain
             throw;
         }
     }
-
-    private IEstimator<ITransformer> Preprocessing() => kind switch
-    {
-        ImageInputKind.Image => catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract),
-        ImageInputKind.Bytes => catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), PreprocessingMappings.BytesContract),
-        _ => catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), PreprocessingMappings.PathContract),
-    };
 
     /// <summary>A data view with a schema and no rows, to fit transformers that only look at the schema.</summary>
     private sealed class EmptyDataView(DataViewSchema schema) : IDataView

@@ -68,7 +68,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
     public GoodTransferTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var kind = InputColumnCheck.Check(input.Schema, InputColumnName);
+        var imageInput = InputColumnCheck.Check(input.Schema, InputColumnName);
         if (settings.Conversion.Precision == Precision.Float16 && settings.Session.GpuDeviceId is null)
         {
             throw new InvalidOperationException(
@@ -87,8 +87,8 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
             session = FeatureSession.Open(models.Batched, settings.Session, log.Warning);
         }
 
-        var chain = new EquivalentChain(catalog, input.Schema, kind, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, settings.Session);
-        return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, kind, InputColumnName, OutputColumnName, Backbone.Name);
+        var chain = new EquivalentChain(catalog, input.Schema, imageInput, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, settings.Session);
+        return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

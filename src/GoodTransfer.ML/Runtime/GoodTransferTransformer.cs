@@ -24,14 +24,14 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     private readonly Lazy<TransformerChain<ITransformer>> chain;
     private readonly FeatureSession session;
     private readonly int batchSize;
-    private readonly ImageInputKind kind;
+    private readonly ImageInput input;
 
-    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, int batchSize, ImageInputKind kind, string inputColumnName, string outputColumnName, string backboneName)
+    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
     {
         this.chain = new Lazy<TransformerChain<ITransformer>>(chain.Build, LazyThreadSafetyMode.ExecutionAndPublication);
         this.session = session;
         this.batchSize = batchSize;
-        this.kind = kind;
+        this.input = input;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         BackboneName = backboneName;
@@ -77,7 +77,7 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new FeaturizingDataView(input, GetOutputSchema(input.Schema), session, kind, InputColumnName, batchSize);
+        return new FeaturizingDataView(input, GetOutputSchema(input.Schema), session, this.input, InputColumnName, batchSize);
     }
 
     /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>
@@ -98,18 +98,11 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var actual = InputColumnCheck.Check(inputSchema, InputColumnName);
-        if (actual != kind)
+        if (actual != input)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(inputSchema),
-                $"Schema mismatch for input column '{InputColumnName}': this featurizer was fitted on {Describe(kind)}, got {Describe(actual)}.");
+                $"Schema mismatch for input column '{InputColumnName}': this featurizer was fitted on {input.Description}, got {actual.Description}.");
         }
     }
-
-    private static string Describe(ImageInputKind kind) => kind switch
-    {
-        ImageInputKind.Image => "images",
-        ImageInputKind.Bytes => "encoded image bytes",
-        _ => "image paths",
-    };
 }

@@ -18,13 +18,32 @@ internal static class PreprocessingMappings
     public const string PathContract = "GoodTransfer.ML.Preprocess.Path.v1";
 
     public static void FromImage(ImageRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromImage(input.Image), output.Pixels);
+        TorchvisionTransform.ToTensor(Decode(input.Image), output.Pixels);
 
     public static void FromBytes(ImageBytesRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromBytes(input.Bytes), output.Pixels);
+        TorchvisionTransform.ToTensor(Decode(input.Bytes), output.Pixels);
 
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromPath(input.Path), output.Pixels);
+        TorchvisionTransform.ToTensor(DecodeFile(input.Path), output.Pixels);
+
+    /// <summary>A row's image from an image column; the same on the batched path and in a saved model.</summary>
+    public static RgbImage Decode(MLImage? image) =>
+        image is null
+            ? throw new InvalidImageException("an image column", "the row holds no image (null)")
+            : ImageDecoder.FromMLImage(image, "an image of the input column");
+
+    /// <summary>A row's image from a column of encoded bytes.</summary>
+    public static RgbImage Decode(byte[]? bytes)
+    {
+        bytes ??= [];
+        return ImageDecoder.Decode(bytes, $"encoded image bytes ({bytes.Length} bytes)");
+    }
+
+    /// <summary>A row's image from a column of paths.</summary>
+    public static RgbImage DecodeFile(string? path) =>
+        string.IsNullOrEmpty(path)
+            ? throw new InvalidImageException("an image path column", "the row's path is empty")
+            : ImageDecoder.DecodeFile(path);
 
     /// <summary>
     /// ML.NET maps a CustomMapping's <see cref="MLImage"/> member only once the unsized image type is

@@ -4,19 +4,6 @@ using Microsoft.ML.Transforms.Image;
 
 namespace GoodTransfer.ML.Runtime;
 
-/// <summary>The three kinds of input column the featurizer reads.</summary>
-internal enum ImageInputKind
-{
-    /// <summary>Decoded images, as <c>LoadImages</c> gives them.</summary>
-    Image,
-
-    /// <summary>Encoded image bytes, as <c>LoadRawImageBytes</c> gives them.</summary>
-    Bytes,
-
-    /// <summary>Paths of image files.</summary>
-    Path,
-}
-
 /// <summary>Checks an input column, in ML.NET's words, and says which kind it is.</summary>
 internal static class InputColumnCheck
 {
@@ -25,10 +12,10 @@ internal static class InputColumnCheck
 
     private const string Expected = "Image (from LoadImages), Vector<Byte> of encoded image bytes (from LoadRawImageBytes), or String holding an image path";
 
-    public static ImageInputKind Check(DataViewSchema inputSchema, string column) =>
+    public static ImageInput Check(DataViewSchema inputSchema, string column) =>
         Classify(inputSchema.GetColumnOrNull(column)?.Type, column);
 
-    public static ImageInputKind Check(SchemaShape inputSchema, string column)
+    public static ImageInput Check(SchemaShape inputSchema, string column)
     {
         foreach (var shape in inputSchema)
         {
@@ -40,8 +27,8 @@ internal static class InputColumnCheck
             return shape.Kind switch
             {
                 SchemaShape.Column.VectorKind.Scalar when shape.ItemType is ImageDataViewType image => Classify(image, column),
-                SchemaShape.Column.VectorKind.Scalar when shape.ItemType is TextDataViewType => ImageInputKind.Path,
-                SchemaShape.Column.VectorKind.VariableVector when shape.ItemType == NumberDataViewType.Byte => ImageInputKind.Bytes,
+                SchemaShape.Column.VectorKind.Scalar when shape.ItemType is TextDataViewType => ImageInput.Path,
+                SchemaShape.Column.VectorKind.VariableVector when shape.ItemType == NumberDataViewType.Byte => ImageInput.Bytes,
                 _ => throw Mismatch(column, Describe(shape)),
             };
         }
@@ -49,16 +36,16 @@ internal static class InputColumnCheck
         throw NotFound(column);
     }
 
-    private static ImageInputKind Classify(DataViewType? type, string column) => type switch
+    private static ImageInput Classify(DataViewType? type, string column) => type switch
     {
         null => throw NotFound(column),
-        ImageDataViewType { Height: 0, Width: 0 } => ImageInputKind.Image,
+        ImageDataViewType { Height: 0, Width: 0 } => ImageInput.Image,
         ImageDataViewType sized => throw new ArgumentOutOfRangeException(
             ParameterName,
             $"Schema mismatch for input column '{column}': expected an unsized Image, got {sized}. GoodTransferFeaturize resizes and crops " +
             "exactly as the backbones were trained (torchvision's Resize(256) and CenterCrop(224)); remove ResizeImages before it."),
-        TextDataViewType => ImageInputKind.Path,
-        VectorDataViewType { ItemType: var item, IsKnownSize: false } when item == NumberDataViewType.Byte => ImageInputKind.Bytes,
+        TextDataViewType => ImageInput.Path,
+        VectorDataViewType { ItemType: var item, IsKnownSize: false } when item == NumberDataViewType.Byte => ImageInput.Bytes,
         _ => throw Mismatch(column, $"{type}"),
     };
 

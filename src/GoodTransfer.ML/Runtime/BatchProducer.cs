@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using GoodTransfer.ML.Imaging;
+using Microsoft.ML;
+
+namespace GoodTransfer.ML.Runtime;
+
+/// <summary>
+/// Reads and preprocesses the fast path's batches on a background thread, from a cursor of its own over
+/// the image column. On a GPU it keeps up to two batches ready while the network runs. On the CPU, where
+/// the network already uses every core, it decodes only when the reader asks for a batch that is not
+/// ready, and then <see cref="CpuBatchesPerRound"/> batches at once on every core, so that images of uneven
+/// size spread evenly over the cores.
+/// </summary>
+/// <remarks>
+/// Owns its cursor, its thread and the batches it has not handed out: dispose it when done, also early;
+/// every buffer it rented goes back to the pool.
+/// </remarks>
+internal sealed class BatchProducer : IDisposable
+{
+    private const int CpuBatchesPerRound = 4;
+
+    private readonly DataViewRowCursor lookahead;
+    private readonly Func<Func<RgbImage>> read;
+    private readonly int batchSize;
+    private readonly ArrayPool<float> pool;
+    private readonly BlockingCollection<ImageBatch> ready;
+    private readonly SemaphoreSlim? demand;
+    private readonly int batchesPerRound;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task task;
+
+    /// <param name="lookahead">A cursor with the image column active; the producer owns it.</param>
+    /// <param name="column">The image column.</param>
+    /// <param name="input">The kind of the image column.</param>
+    /// <param name="batchSize">Images per batch.</param>
+    /// <param name="onGpu">Whether the network runs on a GPU, so that decoding can go on beside it.</param>
+    /// <param name="pool">Where the batches' tensor buffers are rented; the shared pool by default.</param>
+    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
+    {
+        this.lookahead = lookahead;
+        this.batchSize = batchSize;
+        this.pool = pool ?? ArrayPool<float>.Shared;
+        read = input.CreateReader(lookahead, column);
+        if (onGpu)
+        {
+            batchesPerRound = 1;
+        }
+        else
+        {
+            demand = new SemaphoreSlim(0);
+            batchesPerRound = CpuBatchesPerRound;
+        }
+
+        ready = new BlockingCollection<ImageBatch>(boundedCapacity: Math.Max(2, batchesPerRound));
+        task = Task.Factory.StartNew(Produce, TaskCreationOptions.LongRunning);
+    }
+
+    /// <summary>The next batch, preprocessed, or null at the end of the data. The caller owns it.</summary>
+    public ImageBatch? Next()
+    {
+        demand?.Release();
+        foreach (var batch in ready.GetConsumingEnumerable())
+        {
+            return batch;
+        }
+
+        // The producer finished: rethrow what stopped it, if anything did.
+        task.GetAwaiter().GetResult();
+        return null;
+    }
+
+    public void Dispose()
+    {
+        stop.Cancel();
+        try
+        {
+            task.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Cancelled or failed after the reader stopped reading; nothing is waiting for its result.
+        }
+
+        // Batches made but never taken: their buffers go back to the pool.
+        while (ready.TryTake(out var left))
+        {
+            left.Dispose();
+        }
+
+        lookahead.Dispose();
+        ready.Dispose();
+        demand?.Dispose();
+        stop.Dispose();
+    }
+
+    private void Produce()
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                // On the CPU: wait until the reader asks for a batch that is not decoded yet.
+                demand?.Wait(stop.Token);
+                var pending = new List<Func<RgbImage>>(batchSize * batchesPerRound);
+                while (pending.Count < batchSize * batchesPerRound && lookahead.MoveNext())
+                {
+                    pending.Add(read());
+                }
+
+                if (pending.Count == 0)
+                {
+                    break;
+                }
+
+                var batches = Preprocess(pending);
+                var handed = 0;
+                try
+                {
+                    for (; handed < batches.Count; handed++)
+                    {
+                        ready.Add(batches[handed], stop.Token);
+                    }
+                }
+                finally
+                {
+                    // What was not handed over (the reader stopped) is this method's to return.
+                    for (var i = handed; i < batches.Count; i++)
+                    {
+                        batches[i].Dispose();
+                    }
+                }
+
+                // The reader's asks for the other batches of this round, which are decoded already.
+                for (var i = 1; i < batches.Count; i++)
+                {
+                    demand?.Wait(stop.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The reader stopped early.
+        }
+        finally
+        {
+            ready.CompleteAdding();
+        }
+    }
+
+    /// <summary>Decodes and preprocesses one round of images on every core into new batches; a row that fails keeps its error.</summary>
+    private List<ImageBatch> Preprocess(List<Func<RgbImage>> pending)
+    {
+        var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, TorchvisionTransform.TensorLength, pool)).ToList();
+        try
+        {
+            Parallel.For(0, pending.Count, new ParallelOptions { CancellationToken = stop.Token }, i =>
+            {
+                var batch = batches[i / batchSize];
+                var row = i % batchSize;
+                try
+                {
+                    TorchvisionTransform.ToTensor(pending[i](), batch.Tensor(row));
+                }
+                catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
+                {
+                    batch.Errors[row] = e;
+                }
+            });
+            return batches;
+        }
+        catch
+        {
+            foreach (var batch in batches)
+            {
+                batch.Dispose();
+            }
+
+            throw;
+        }
+    }
+}

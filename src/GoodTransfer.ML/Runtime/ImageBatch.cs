@@ -1,0 +1,76 @@
+using System.Buffers;
+
+namespace GoodTransfer.ML.Runtime;
+
+/// <summary>
+/// One batch of images on the fast path: their preprocessed tensors in one buffer rented from the shared
+/// pool, the error of each row that failed, and once the network has run, the features.
+/// </summary>
+/// <remarks>
+/// Owns the rented buffer until <see cref="Featurize"/> or <see cref="Dispose"/> returns it, whichever
+/// comes first; one thread at a time uses a batch (the producer, then the cursor that took it).
+/// </remarks>
+internal sealed class ImageBatch : IDisposable
+{
+    private readonly int tensorLength;
+    private readonly ArrayPool<float> pool;
+    private float[]? images;
+
+    public ImageBatch(int count, int tensorLength, ArrayPool<float> pool)
+    {
+        this.tensorLength = tensorLength;
+        this.pool = pool;
+        Count = count;
+        Errors = new Exception?[count];
+
+        // Rented: 4.8 MB a batch of 8 would otherwise be a new large-object allocation each time.
+        images = pool.Rent(count * tensorLength);
+    }
+
+    public int Count { get; }
+
+    /// <summary>The error that stopped each row's decoding or preprocessing, or null.</summary>
+    public Exception?[] Errors { get; }
+
+    /// <summary>The features of every row, <c>Count x C</c>, once <see cref="Featurize"/> has run.</summary>
+    public float[]? Features { get; private set; }
+
+    /// <summary>Where row <paramref name="row"/>'s tensor goes.</summary>
+    public Span<float> Tensor(int row) =>
+        (images ?? throw new ObjectDisposedException(nameof(ImageBatch))).AsSpan(row * tensorLength, tensorLength);
+
+    /// <summary>Runs the network on the batch and returns the tensor buffer to the pool, also when the run fails.</summary>
+    public void Featurize(FeatureSession session)
+    {
+        var tensors = images ?? throw new ObjectDisposedException(nameof(ImageBatch));
+        try
+        {
+            // Rows whose image failed hold stale pixels from the pool; their features are computed but never served.
+            var features = new float[Count * session.FeatureSize];
+            session.Run(tensors, Count, features);
+            Features = features;
+        }
+        finally
+        {
+            Dispose();
+        }
+    }
+
+    /// <summary>The error to throw for row <paramref name="row"/> of the batch, the row's position in the data named; null if it has features.</summary>
+    public InvalidImageException? ErrorAt(int row, long position) => Errors[row] switch
+    {
+        null => null,
+        InvalidImageException image => new InvalidImageException(image.ImageSource, $"{image.Reason} (row {position})", image),
+        var other => new InvalidImageException($"the image of row {position}", other.Message, other),
+    };
+
+    /// <summary>Returns the tensor buffer to the pool, if it has not been returned yet.</summary>
+    public void Dispose()
+    {
+        if (images is { } rented)
+        {
+            images = null;
+            pool.Return(rented);
+        }
+    }
+}

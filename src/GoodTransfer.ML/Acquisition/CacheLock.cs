@@ -74,5 +74,22 @@ internal sealed class CacheLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes the lock if no one holds it, without waiting; <see langword="null"/> when another thread or process
+    /// holds it, or the cache cannot be written (a read-only cache needs no lock to be read).
+    /// </summary>
+    public static CacheLock? TryAcquire(string lockPath)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+            return new CacheLock(new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose() => handle.Dispose();
 }

@@ -1,3 +1,5 @@
+using GoodTransfer.ML.IO;
+
 namespace GoodTransfer.ML.Acquisition;
 
 /// <summary>
@@ -29,42 +31,66 @@ internal static class CheckpointStore
         }
 
         var target = Path.Combine(settings.CheckpointFolder, backbone.FileName);
+        var lockPath = settings.LockFor(backbone.FileName);
+        var url = settings.UrlFor(backbone);
         if (File.Exists(target))
         {
-            return Cached(backbone, target, log);
-        }
+            Leftovers.DeleteIfIdle(lockPath, settings.CheckpointFolder, backbone.FileName + ".", log);
+            if (Cached(backbone, target, log, out var unverified) is { } cached)
+            {
+                return cached;
+            }
 
-        var url = settings.UrlFor(backbone);
-        if (settings.Offline)
+            if (settings.Offline)
+            {
+                throw Unverifiable(target, unverified!, "offline mode is on, so it was not downloaded again");
+            }
+        }
+        else if (settings.Offline)
         {
             throw new CheckpointNotCachedException(backbone.FileName, url, target);
         }
 
-        using (CacheLock.Acquire(settings.LockFor(backbone.FileName), backbone.FileName, () => PartialBytes(target), settings.Policy, log))
+        using (CacheLock.Acquire(lockPath, backbone.FileName, () => PartialBytes(target), settings.Policy, log))
         {
             // Whoever held the lock before may have finished the same download.
             if (File.Exists(target))
             {
-                return Cached(backbone, target, log);
+                if (Cached(backbone, target, log, out var unverified) is { } cached)
+                {
+                    return cached;
+                }
+
+                // Nothing vouches for the file: fetch it again rather than trust it.
+                log.Warning($"The cached checkpoint {target} cannot be verified ({unverified}), so it is downloaded again.");
+                File.Delete(target);
+                Sha256Record.Delete(target);
             }
 
-            DeleteAbandonedPartials(target);
+            Leftovers.Delete(settings.CheckpointFolder, backbone.FileName + ".", log);
             var sha256 = Download(backbone, url, target, settings, log, validate);
             return new ResolvedCheckpoint(target, sha256);
         }
     }
 
-    private static ResolvedCheckpoint Cached(Backbone backbone, string target, AcquisitionLog log)
+    /// <summary>
+    /// The cached file, verified: against its record, and against the catalog's pin where there is one. A file
+    /// without a record (placed in the cache by hand) is recorded now; one whose record is unreadable is
+    /// unverified: <see langword="null"/> is returned, with the reason in <paramref name="unverified"/>.
+    /// </summary>
+    /// <exception cref="CheckpointIntegrityException">The file's hash differs from its record or from the pin.</exception>
+    private static ResolvedCheckpoint? Cached(Backbone backbone, string target, AcquisitionLog log, out string? unverified)
     {
+        unverified = null;
         var actual = FileHashes.Memoized(target);
         var recorded = Sha256Record.Read(target);
-        if (recorded is not null && recorded != actual)
+        if (recorded.Sha256 is { } expected && expected != actual)
         {
             throw new CheckpointIntegrityException(
-                $"The cached checkpoint '{target}' has SHA-256 {actual}, but {recorded} was recorded in '{Sha256Record.PathFor(target)}' " +
+                $"The cached checkpoint '{target}' has SHA-256 {actual}, but {expected} was recorded in '{Sha256Record.PathFor(target)}' " +
                 "when it was downloaded: the file has changed on disk. Delete both files to download it again.",
                 target,
-                recorded,
+                expected,
                 actual);
         }
 
@@ -78,16 +104,42 @@ internal static class CheckpointStore
                 actual);
         }
 
-        if (recorded is null)
+        if (recorded.Problem is { } problem && backbone.Sha256 is null)
         {
-            // Placed in the cache by hand (or the record was lost): from now on, this is the file's hash.
-            Sha256Record.Write(target, actual);
-            log.Info($"Recorded the SHA-256 of {target}, which was not downloaded here: {actual}.");
+            // An unreadable record proves nothing, and recording the file's hash now would launder any damage.
+            unverified = problem;
+            return null;
+        }
+
+        if (recorded.Sha256 is null)
+        {
+            // Placed in the cache by hand, or vouched for by the catalog's pin: from now on, this is the file's hash.
+            RecordIfWritable(target, actual, log);
         }
 
         log.Info($"Using the cached checkpoint {target} (SHA-256 {actual}).");
         return new ResolvedCheckpoint(target, actual);
     }
+
+    private static void RecordIfWritable(string target, string sha256, AcquisitionLog log)
+    {
+        try
+        {
+            Sha256Record.Write(target, sha256);
+            log.Info($"Recorded the SHA-256 of {target}, which was not downloaded here: {sha256}.");
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            log.Info($"The cache cannot be written ({e.Message}), so the SHA-256 of {target} ({sha256}) is kept in memory and not recorded.");
+        }
+    }
+
+    private static CheckpointIntegrityException Unverifiable(string target, string problem, string why) =>
+        CheckpointIntegrityException.Unverifiable(
+            target,
+            Sha256Record.PathFor(target),
+            $"The cached checkpoint '{target}' cannot be verified: {problem}, and {why}. " +
+            $"Delete '{target}' and '{Sha256Record.PathFor(target)}' to download it again, or turn offline mode off.");
 
     private static string Download(Backbone backbone, Uri url, string target, AcquisitionSettings settings, AcquisitionLog log, Action<string> validate)
     {
@@ -124,7 +176,7 @@ internal static class CheckpointStore
             catch (IOException) when (File.Exists(target))
             {
                 // Only without OS file locks (see CacheLock): another process moved its copy in first.
-                return Cached(backbone, target, log).Sha256;
+                return Cached(backbone, target, log, out _)?.Sha256 ?? sha256;
             }
 
             FileHashes.Remember(target, sha256);
@@ -156,21 +208,6 @@ internal static class CheckpointStore
         {
             // Its download finished (or failed) between the listing and now.
             return 0;
-        }
-    }
-
-    /// <summary>Partial files of this entry left by killed downloads: with the lock held, no one else is writing them.</summary>
-    private static void DeleteAbandonedPartials(string target)
-    {
-        var folder = Path.GetDirectoryName(target)!;
-        if (!CacheLock.IsEnforced || !Directory.Exists(folder))
-        {
-            return;
-        }
-
-        foreach (var partial in Directory.EnumerateFiles(folder, Path.GetFileName(target) + ".*.partial"))
-        {
-            File.Delete(partial);
         }
     }
 }

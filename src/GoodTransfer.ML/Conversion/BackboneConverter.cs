@@ -36,8 +36,9 @@ internal static class BackboneConverter
     /// <param name="precision">The model's precision.</param>
     /// <param name="singleImagePath">If set, also write the one-image form for ML.NET's OnnxTransformer there.</param>
     /// <param name="knownSha256">The checkpoint's SHA-256 when it is known already; otherwise it is computed while the file is read.</param>
+    /// <param name="recordSha256">Write each model's SHA-256 record beside it, before it is moved into place.</param>
     /// <returns>What was converted.</returns>
-    public static OnnxExport Convert(Backbone backbone, string checkpoint, string onnxPath, FeatureLayer featureLayer, ConversionPrecision precision, string? singleImagePath = null, string? knownSha256 = null)
+    public static OnnxExport Convert(Backbone backbone, string checkpoint, string onnxPath, FeatureLayer featureLayer, ConversionPrecision precision, string? singleImagePath = null, string? knownSha256 = null, bool recordSha256 = false)
     {
         // Hash on the second core while the first reads the weights: the file is in the page cache
         // after either pass, so the two overlap instead of adding up.
@@ -61,7 +62,7 @@ internal static class BackboneConverter
             [OnnxMetadataKeys.CheckpointSha256] = sha256,
             [OnnxMetadataKeys.CheckpointLayout] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision, recordSha256);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

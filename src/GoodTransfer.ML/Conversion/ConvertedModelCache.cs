@@ -1,55 +1,187 @@
 using System.Diagnostics;
 using System.Globalization;
 using GoodTransfer.ML.Acquisition;
+using GoodTransfer.ML.IO;
 using GoodTransfer.ML.Onnx;
 
 namespace GoodTransfer.ML.Conversion;
 
 /// <summary>
-/// Converted ONNX models, cached in <c>&lt;cache&gt;/onnx/</c> and keyed by the checkpoint's SHA-256, the
-/// converter's version and the feature layer (the options that change the graph; for float16 and int8 also
-/// the rewrite's version, and for int8 a hash of the calibration images' pixels), so that a second <c>Fit</c>
-/// with the same backbone converts nothing. The checkpoint's hash comes from its <c>.sha256</c> record
-/// (checked once per process), not from reading it again; a conversion holds a lock, so that threads and
-/// processes that ask together convert once.
+/// The converted ONNX models of one backbone, cached in <c>&lt;cache&gt;/onnx/</c> and keyed by the checkpoint's
+/// SHA-256, the converter's version and the feature layer (the options that change the graph; for float16 and
+/// int8 also the rewrite's version, and for int8 a hash of the calibration images' pixels), so that a second
+/// <c>Fit</c> with the same backbone converts nothing.
 /// </summary>
-internal static class ConvertedModelCache
+/// <remarks>
+/// <para>Two forms are cached: the batched graph (the public contract, which the featurizer runs) and its
+/// one-image form (see <see cref="SingleImageGraph"/>), which a saved model holds for ML.NET's OnnxTransformer.
+/// Each is written atomically with a <c>.sha256</c> record beside it, the record first.</para>
+/// <para>Nothing cached is trusted: a model is checked against its record when a process first uses it (and
+/// again if its size or time changes), and one that is missing, damaged, unreadable, or that ONNX Runtime
+/// cannot load is deleted, the reason logged, and converted again. A model without a record (cached by
+/// GoodTransfer.ML 0.1.0) is recorded on first use. A conversion holds the entry's lock, so that threads and
+/// processes that ask together convert once, and whoever next holds it deletes the temporary files of
+/// conversions that were killed.</para>
+/// </remarks>
+internal sealed class ConvertedModelCache
 {
+    private readonly Backbone backbone;
+    private readonly AcquisitionSettings acquisition;
+    private readonly ConversionSettings conversion;
+    private readonly ConversionPrecision precision;
+    private readonly ResolvedCheckpoint checkpoint;
+    private readonly string stem;
+
+    private ConvertedModelCache(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, ConversionPrecision precision, ResolvedCheckpoint checkpoint)
+    {
+        this.backbone = backbone;
+        this.acquisition = acquisition;
+        this.conversion = conversion;
+        this.precision = precision;
+        this.checkpoint = checkpoint;
+        stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{conversion.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
+        Batched = Path.Combine(acquisition.OnnxFolder, stem + "-batch.onnx");
+        SingleImage = Path.Combine(acquisition.OnnxFolder, stem + "-single.onnx");
+    }
+
+    /// <summary>The batched graph: input <c>image</c> [N, 3, 224, 224], output <c>features</c> [N, C].</summary>
+    public string Batched { get; }
+
+    /// <summary>The one-image graph for ML.NET's OnnxTransformer.</summary>
+    public string SingleImage { get; }
+
+    private string LockPath => acquisition.LockFor(stem + ".onnx");
+
     /// <summary>
-    /// Returns the backbone's ONNX models, fetching its checkpoint and converting it on first use: the
-    /// batched graph (the public contract, which the featurizer runs) and its one-image form (see
-    /// <see cref="SingleImageGraph"/>), which a saved model holds for ML.NET's OnnxTransformer.
+    /// Fetches the backbone's checkpoint if needed and returns its cache entry, converting the models when they
+    /// are not cached yet (or not both).
     /// </summary>
-    public static CachedModels Models(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log)
+    public static ConvertedModelCache Open(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log)
     {
         var precision = BackboneConverter.PrecisionFor(conversion);
         var checkpoint = CheckpointStore.Resolve(backbone, acquisition, log, BackboneConverter.ValidateCheckpoint);
-        var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{conversion.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
-        var models = new CachedModels(Path.Combine(acquisition.OnnxFolder, stem + "-batch.onnx"), Path.Combine(acquisition.OnnxFolder, stem + "-single.onnx"));
-        if (!Complete(models))
+        var cache = new ConvertedModelCache(backbone, acquisition, conversion, precision, checkpoint);
+        if (File.Exists(cache.Batched) && File.Exists(cache.SingleImage))
         {
-            // A conversion shows no progress on disk until its atomic writes; it takes seconds, well within the lock's patience.
-            using (CacheLock.Acquire(acquisition.LockFor(stem + ".onnx"), $"the ONNX models of {backbone.Name}", static () => 0, acquisition.Policy, log))
+            using (var idle = CacheLock.TryAcquire(cache.LockPath))
             {
-                if (!Complete(models))
+                if (idle is not null)
                 {
-                    var clock = Stopwatch.StartNew();
-                    BackboneConverter.Convert(backbone, checkpoint.Path, models.Batched, conversion.FeatureLayer, precision, models.SingleImage, checkpoint.Sha256);
-                    log.Info(string.Create(CultureInfo.InvariantCulture, $"Converted {backbone.Name} to ONNX in {clock.Elapsed.TotalSeconds:0.00} s: {models.Batched}."));
-                    return models;
+                    cache.DeleteLeftovers(log);
                 }
             }
+
+            log.Info($"Using the cached ONNX models {cache.Batched} and {Path.GetFileName(cache.SingleImage)}.");
+        }
+        else
+        {
+            cache.Convert(log, because: null);
         }
 
-        log.Info($"Using the cached ONNX models {models.Batched} and {Path.GetFileName(models.SingleImage)}.");
-        return models;
+        return cache;
     }
 
-    // The one-image form is written last, so its presence means both are complete.
-    private static bool Complete(CachedModels models) => File.Exists(models.SingleImage) && File.Exists(models.Batched);
-}
+    /// <summary>
+    /// Opens <paramref name="model"/> (<see cref="Batched"/> or <see cref="SingleImage"/>) with <paramref name="open"/>,
+    /// after checking it against its record. A model that fails the check, or whose opening fails in a way
+    /// <paramref name="isDamage"/> recognises (the ONNX Runtime cannot parse it), is converted again and opened once more.
+    /// </summary>
+    public T Use<T>(string model, Func<string, T> open, Func<Exception, bool> isDamage, AcquisitionLog log)
+    {
+        if (Damage(model, log) is { } damage)
+        {
+            Convert(log, because: damage);
+        }
 
-/// <summary>The two cached forms of one converted backbone.</summary>
-/// <param name="Batched">The batched graph: input <c>image</c> [N, 3, 224, 224], output <c>features</c> [N, C].</param>
-/// <param name="SingleImage">The one-image graph for ML.NET's OnnxTransformer.</param>
-internal sealed record CachedModels(string Batched, string SingleImage);
+        try
+        {
+            return open(model);
+        }
+        catch (Exception e) when (isDamage(e))
+        {
+            Convert(log, because: $"{model} cannot be loaded ({e.Message.Trim()})");
+            return open(model);
+        }
+    }
+
+    /// <summary>Why <paramref name="model"/> cannot be trusted, or null if it matches its record (recorded now if it had none).</summary>
+    private static string? Damage(string model, AcquisitionLog log)
+    {
+        if (!File.Exists(model))
+        {
+            return $"{model} is missing";
+        }
+
+        var recorded = Sha256Record.Read(model);
+        if (recorded.Problem is { } problem)
+        {
+            return $"its record {problem}";
+        }
+
+        var actual = FileHashes.Memoized(model);
+        if (recorded.Sha256 is null)
+        {
+            // Converted by GoodTransfer.ML 0.1.0, before models had records: from now on this is its hash.
+            try
+            {
+                Sha256Record.Write(model, actual);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log.Info($"The cache cannot be written ({e.Message}): {model} is used without a SHA-256 record.");
+            }
+
+            return null;
+        }
+
+        return recorded.Sha256 == actual
+            ? null
+            : $"{model} has SHA-256 {actual}, but {recorded.Sha256} was recorded when it was converted: the file has changed on disk";
+    }
+
+    /// <summary>Converts the checkpoint into both models under the entry's lock, replacing whatever is there (unless another thread or process just did).</summary>
+    private void Convert(AcquisitionLog log, string? because)
+    {
+        if (because is not null)
+        {
+            log.Warning($"The cached ONNX model of {backbone.Name} is not usable ({because}); it is deleted and converted again.");
+        }
+
+        // A conversion shows no progress on disk until its atomic writes; it takes seconds, well within the lock's patience.
+        using (CacheLock.Acquire(LockPath, $"the ONNX models of {backbone.Name}", static () => 0, acquisition.Policy, log))
+        {
+            DeleteLeftovers(log);
+            if (because is null && File.Exists(Batched) && File.Exists(SingleImage))
+            {
+                // Converted by whoever held the lock before.
+                return;
+            }
+
+            if (because is not null && Damage(Batched, log) is null && Damage(SingleImage, log) is null)
+            {
+                // Repaired by whoever held the lock before.
+                return;
+            }
+
+            foreach (var model in (string[])[Batched, SingleImage])
+            {
+                if (File.Exists(model))
+                {
+                    File.Delete(model);
+                }
+
+                Sha256Record.Delete(model);
+            }
+
+            var clock = Stopwatch.StartNew();
+            BackboneConverter.Convert(backbone, checkpoint.Path, Batched, conversion.FeatureLayer, precision, SingleImage, checkpoint.Sha256, recordSha256: true);
+            log.Info(string.Create(CultureInfo.InvariantCulture, $"Converted {backbone.Name} to ONNX in {clock.Elapsed.TotalSeconds:0.00} s: {Batched}."));
+        }
+    }
+
+    private void DeleteLeftovers(AcquisitionLog log)
+    {
+        Leftovers.Delete(acquisition.OnnxFolder, Path.GetFileName(Batched) + ".", log);
+        Leftovers.Delete(acquisition.OnnxFolder, Path.GetFileName(SingleImage) + ".", log);
+    }
+}

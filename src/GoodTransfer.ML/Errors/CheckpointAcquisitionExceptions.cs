@@ -94,8 +94,9 @@ public sealed class CheckpointDownloadException : IOException
 
 /// <summary>
 /// A checkpoint's SHA-256 is not the one expected: a download that differs from the hash the catalog
-/// pins (it was not cached), or a cached file that no longer matches the hash recorded beside it when it
-/// was downloaded. The message names the file, the expected and the actual hash.
+/// pins (it was not cached), a cached file that no longer matches the hash recorded beside it when it
+/// was downloaded, or (offline) a cached file whose record cannot be read, so that nothing vouches for it.
+/// The message names the file and the hashes, or the record.
 /// </summary>
 public sealed class CheckpointIntegrityException : IOException
 {
@@ -132,12 +133,25 @@ public sealed class CheckpointIntegrityException : IOException
         ActualSha256 = actualSha256;
     }
 
+    private CheckpointIntegrityException(string message, string filePath, string recordPath)
+        : base(message)
+    {
+        FilePath = filePath;
+        RecordPath = recordPath;
+    }
+
     /// <summary>The file whose hash differs: the cached file, or for a refused download its URL.</summary>
     public string? FilePath { get; }
+
+    /// <summary>The <c>.sha256</c> record that cannot be read, when that is what is wrong; otherwise <see langword="null"/>.</summary>
+    public string? RecordPath { get; }
 
     /// <summary>The SHA-256 expected: the catalog's pin or the recorded hash.</summary>
     public string? ExpectedSha256 { get; }
 
     /// <summary>The SHA-256 of the bytes found.</summary>
     public string? ActualSha256 { get; }
+
+    /// <summary>A cached file whose record cannot be read, and which cannot be fetched again.</summary>
+    internal static CheckpointIntegrityException Unverifiable(string filePath, string recordPath, string message) => new(message, filePath, recordPath);
 }

@@ -19,7 +19,12 @@ internal static class AtomicFile
     /// </summary>
     /// <param name="path">The destination; its folder is created if needed.</param>
     /// <param name="writeContent">Writes the file's content to the stream it is given.</param>
-    public static void Write(string path, Action<Stream> writeContent)
+    /// <param name="recordSha256">
+    /// Also write the content's <see cref="Sha256Record"/> beside the destination, before the move: whoever
+    /// sees the new file sees its record. The hash is remembered (<see cref="FileHashes"/>), so this process
+    /// does not hash the file again to verify it.
+    /// </param>
+    public static void Write(string path, Action<Stream> writeContent, bool recordSha256 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(writeContent);
@@ -38,8 +43,18 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
+            var sha256 = recordSha256 ? Sha256Hex.OfFile(temporary) : null;
+            if (sha256 is not null)
+            {
+                Sha256Record.Write(fullPath, sha256);
+            }
+
             File.Move(temporary, fullPath, overwrite: true);
             moved = true;
+            if (sha256 is not null)
+            {
+                FileHashes.Remember(fullPath, sha256);
+            }
         }
         finally
         {

@@ -26,11 +26,12 @@ internal static class ResNetOnnxConverter
     /// <param name="metadata">Extra <c>metadata_props</c> entries, e.g. the backbone name and the checkpoint's SHA-256.</param>
     /// <param name="singleImagePath">If set, also write the one-image form of <see cref="SingleImageGraph"/> (for ML.NET's OnnxTransformer) there, from the same conversion.</param>
     /// <param name="precision">The precision to write (<see cref="ConversionPrecision"/>); <see langword="null"/> is float32.</param>
+    /// <param name="recordSha256">Write each model's SHA-256 record beside it before moving it into place (for the converted-model cache).</param>
     /// <returns>The architecture, the feature size and the path written.</returns>
     /// <exception cref="CheckpointMismatchException">The state dict is not a complete torchvision ResNet; nothing was changed or written.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="layer"/> is not a defined value.</exception>
     /// <exception cref="IOException">The file could not be written.</exception>
-    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, ConversionPrecision? precision = null)
+    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, ConversionPrecision? precision = null, bool recordSha256 = false)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
@@ -45,11 +46,11 @@ internal static class ResNetOnnxConverter
         var model = (precision ?? ConversionPrecision.Float32).Apply(ResNetGraphBuilder.Build(architecture, folded, layer, metadata));
 
         var fullPath = Path.GetFullPath(onnxPath);
-        OnnxModelWriter.Write(model, fullPath);
+        OnnxModelWriter.Write(model, fullPath, recordSha256);
         if (singleImagePath is not null)
         {
             SingleImageGraph.Apply(model, architecture.FeatureSize(layer));
-            OnnxModelWriter.Write(model, Path.GetFullPath(singleImagePath));
+            OnnxModelWriter.Write(model, Path.GetFullPath(singleImagePath), recordSha256);
         }
 
         return new ConversionResult(architecture, layer, architecture.FeatureSize(layer), fullPath);

@@ -1,3 +1,5 @@
+using GoodTransfer.ML.Acquisition;
+using GoodTransfer.ML.Conversion;
 using GoodTransfer.ML.Onnx;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -18,18 +20,18 @@ internal sealed class EquivalentChain
     private readonly ImageInput input;
     private readonly string inputColumnName;
     private readonly string outputColumnName;
-    private readonly string singleImageModel;
+    private readonly ConvertedModelCache models;
     private readonly int? gpuDeviceId;
     private readonly SessionSettings settings;
 
-    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInput input, string inputColumnName, string outputColumnName, string singleImageModel, int? gpuDeviceId, SessionSettings settings)
+    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInput input, string inputColumnName, string outputColumnName, ConvertedModelCache models, int? gpuDeviceId, SessionSettings settings)
     {
         this.catalog = catalog;
         this.inputSchema = inputSchema;
         this.input = input;
         this.inputColumnName = inputColumnName;
         this.outputColumnName = outputColumnName;
-        this.singleImageModel = singleImageModel;
+        this.models = models;
         this.gpuDeviceId = gpuDeviceId;
         this.settings = settings;
     }
@@ -49,15 +51,12 @@ internal sealed class EquivalentChain
 
             Add(catalog.CopyColumns(PreprocessingColumns.Input, inputColumnName).Fit(data));
             Add(input.Preprocessing(catalog).Fit(data));
-            Add(catalog.ApplyOnnxModel(new OnnxOptions
+            using (var log = AcquisitionLog.For(catalog))
             {
-                ModelFile = singleImageModel,
-                InputColumns = [SingleImageGraph.InputName],
-                OutputColumns = [SingleImageGraph.OutputName],
-                GpuDeviceId = gpuDeviceId,
-                FallbackToCpu = settings.FallbackToCpu,
-                IntraOpNumThreads = settings.CpuThreads,
-            }).Fit(data));
+                // The one-image model is verified (and repaired) when it is first needed, not at Fit.
+                Add(models.Use(models.SingleImage, path => Scorer(path).Fit(data), FeatureSession.IsUnloadableModel, log));
+            }
+
             Add(catalog.CopyColumns(outputColumnName, SingleImageGraph.OutputName).Fit(data));
             Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
             return new TransformerChain<ITransformer>([.. steps]);
@@ -72,6 +71,16 @@ internal sealed class EquivalentChain
             throw;
         }
     }
+
+    private OnnxScoringEstimator Scorer(string singleImageModel) => catalog.ApplyOnnxModel(new OnnxOptions
+    {
+        ModelFile = singleImageModel,
+        InputColumns = [SingleImageGraph.InputName],
+        OutputColumns = [SingleImageGraph.OutputName],
+        GpuDeviceId = gpuDeviceId,
+        FallbackToCpu = settings.FallbackToCpu,
+        IntraOpNumThreads = settings.CpuThreads,
+    });
 
     /// <summary>A data view with a schema and no rows, to fit transformers that only look at the schema.</summary>
     private sealed class EmptyDataView(DataViewSchema schema) : IDataView

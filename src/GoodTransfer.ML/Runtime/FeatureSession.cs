@@ -55,6 +55,9 @@ internal sealed class FeatureSession : IDisposable
         return Create(modelPath, settings, gpuDevice: null);
     }
 
+    /// <summary>Whether <paramref name="error"/>, from opening a model here or in ML.NET's OnnxTransformer, says ONNX Runtime cannot load the file.</summary>
+    public static bool IsUnloadableModel(Exception error) => error is OnnxRuntimeException || error.InnerException is OnnxRuntimeException;
+
     /// <summary>Runs <paramref name="count"/> images of <paramref name="images"/> and writes their features into <paramref name="features"/>.</summary>
     public void Run(float[] images, int count, float[] features)
     {

@@ -76,18 +76,18 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
                 "On the CPU, Float32 is exact and faster than float16, and Int8 is faster still.");
         }
 
-        CachedModels models;
+        ConvertedModelCache models;
         FeatureSession session;
         using (var log = AcquisitionLog.For(catalog))
         {
-            models = ConvertedModelCache.Models(Backbone, settings.Acquisition, settings.Conversion, log);
+            models = ConvertedModelCache.Open(Backbone, settings.Acquisition, settings.Conversion, log);
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-            session = FeatureSession.Open(models.Batched, settings.Session, log.Warning);
+            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
-        var chain = new EquivalentChain(catalog, input.Schema, imageInput, InputColumnName, OutputColumnName, models.SingleImage, session.GpuDeviceId, settings.Session);
+        var chain = new EquivalentChain(catalog, input.Schema, imageInput, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
         return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }
 

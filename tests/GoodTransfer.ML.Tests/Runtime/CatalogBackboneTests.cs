@@ -101,8 +101,9 @@ public sealed class CatalogBackboneTests
         {
         }
 
-        var onnx = Directory.GetFiles(Path.Combine(cache.Folder, "onnx")).Order().ToArray();
+        var onnx = Directory.GetFiles(Path.Combine(cache.Folder, "onnx"), "*.onnx").Order().ToArray();
         Assert.Equal(2, onnx.Length);
+        Assert.Equal(onnx.Select(f => f + ".sha256"), Directory.GetFiles(Path.Combine(cache.Folder, "onnx"), "*.sha256").Order());
         var converted = onnx.Select(File.GetLastWriteTimeUtc).ToArray();
         var first = messages.ToList();
         messages.Clear();

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using GoodTransfer.ML.IO;
 
-namespace GoodTransfer.ML.Acquisition;
+namespace GoodTransfer.ML.IO;
 
 /// <summary>
 /// SHA-256 of checkpoint files, computed once per process per file version: a file is hashed again only

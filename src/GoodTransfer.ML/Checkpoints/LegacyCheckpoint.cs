@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 
 namespace GoodTransfer.ML.Checkpoints;
@@ -120,7 +121,8 @@ internal static class LegacyCheckpoint
             }
 
             source.Read(position, header, $"legacy storage '{key}'");
-            var count = BitConverter.ToInt64(header);
+            // torch/csrc/generic/serialization.cpp (writeFileRaw) writes the element count little-endian on every machine.
+            var count = BinaryPrimitives.ReadInt64LittleEndian(header);
             if (count != storage.ElementCount)
             {
                 throw source.Error($"storage '{key}' holds {count} elements but the pickle declares {storage.ElementCount}", $"legacy storage '{key}'", position);

@@ -86,8 +86,9 @@ internal static class CheckpointReader
         var bigEndian = ReadByteOrder(source, zip);
         var pickleStart = ZipContainer.DataOffset(source, pickleEntry);
         var input = new PickleInput(source, pickleStart, pickleStart + pickleEntry.Size, pickleEntry.Name);
-        var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
-        var root = new SafeUnpickler(input, (pid, at) => ZipStorage(pid, at, storages)).Load();
+        // The zip format's persistent id is ('storage', storage_type, key, location, numel).
+        var storages = new StorageTable();
+        var root = new SafeUnpickler(input, (pid, at) => storages.Parse(pid, 5, at)).Load();
 
         var located = StateDictLocator.Locate(root, source.Path);
         var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
@@ -135,44 +136,5 @@ internal static class CheckpointReader
             "big" => true,
             _ => throw source.Error($"unknown byte order '{text}'", entry.Name),
         };
-    }
-
-    /// <summary>Zip format persistent id: <c>('storage', storage_type, key, location, numel)</c>.</summary>
-    private static StorageRef ZipStorage(PyTuple pid, PickleInput input, Dictionary<string, StorageRef> storages)
-    {
-        if (pid.Count != 5 || pid[0] is not "storage")
-        {
-            throw input.Error($"unsupported persistent id (a {pid.Count}-tuple starting with {PickleCalls.Describe(pid.Count > 0 ? pid[0] : PyNone.Instance)}); only storages are allowed");
-        }
-
-        var dtype = StorageTypeOf(pid[1], input);
-        if (pid[2] is not string key || pid[4] is not long count || count < 0)
-        {
-            throw input.Error("a storage persistent id has a malformed key or element count");
-        }
-
-        return Intern(storages, new StorageRef(key, dtype, count, 0, count), input);
-    }
-
-    internal static StorageDType StorageTypeOf(object value, PickleInput input) =>
-        value is PyGlobal global && PickleAllowlist.TryStorageDType(global, out var dtype)
-            ? dtype
-            : throw input.Error($"a storage has type {PickleCalls.Describe(value)}, not a torch storage type");
-
-    /// <summary>One storage may be named many times (tensors sharing it); every mention must agree.</summary>
-    internal static StorageRef Intern(Dictionary<string, StorageRef> storages, StorageRef storage, PickleInput input)
-    {
-        if (!storages.TryGetValue(storage.Key, out var known))
-        {
-            storages.Add(storage.Key, storage);
-            return storage;
-        }
-
-        if (known.DType != storage.DType || known.ElementCount != storage.ElementCount)
-        {
-            throw input.Error($"storage '{storage.Key}' is declared twice with different types or sizes");
-        }
-
-        return storage;
     }
 }

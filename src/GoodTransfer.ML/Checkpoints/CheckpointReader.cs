@@ -91,29 +91,22 @@ internal static class CheckpointReader
         var root = new SafeUnpickler(input, (pid, at) => storages.Parse(pid, 5, at)).Load();
 
         var located = StateDictLocator.Locate(root, source.Path);
-        var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
-        var tensors = new List<Tensor>(located.Kept.Count);
-        foreach (var kept in located.Kept)
+        var tensors = TensorMaterializer.ReadAll(source, located, bigEndian, kept => StorageEntry(source, zip, kept));
+        return new StateDict(source.Path, CheckpointContainer.Zip, located.Layout, tensors, located.Ignored);
+    }
+
+    /// <summary>A zip file keeps each storage in its own entry, data/&lt;key&gt;, of exactly the storage's size.</summary>
+    private static StorageSpan StorageEntry(CheckpointSource source, ZipContainer zip, LocatedTensor kept)
+    {
+        var storage = kept.Tensor.Storage;
+        var entry = zip.Find("data/" + storage.Key)
+            ?? throw source.Error($"storage '{storage.Key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{storage.Key}' in the archive");
+        if (storage.ElementCount > entry.Size / storage.ElementSize || storage.ElementCount * storage.ElementSize != entry.Size)
         {
-            var key = kept.Tensor.Storage.Key;
-            if (!spans.TryGetValue(key, out var span))
-            {
-                var entry = zip.Find("data/" + key)
-                    ?? throw source.Error($"storage '{key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{key}' in the archive");
-                var storage = kept.Tensor.Storage;
-                if (storage.ElementCount > entry.Size / storage.ElementSize || storage.ElementCount * storage.ElementSize != entry.Size)
-                {
-                    throw source.Error($"storage '{key}' is declared as {storage.ElementCount} elements of {storage.ElementSize} bytes but its entry holds {entry.Size} bytes", entry.Name);
-                }
-
-                span = new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
-                spans.Add(key, span);
-            }
-
-            tensors.Add(TensorMaterializer.Read(source, kept, span, bigEndian));
+            throw source.Error($"storage '{storage.Key}' is declared as {storage.ElementCount} elements of {storage.ElementSize} bytes but its entry holds {entry.Size} bytes", entry.Name);
         }
 
-        return new StateDict(source.Path, CheckpointContainer.Zip, located.Layout, tensors, located.Ignored);
+        return new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
     }
 
     private static bool ReadByteOrder(CheckpointSource source, ZipContainer zip)

@@ -44,15 +44,10 @@ internal static class LegacyCheckpoint
 
         var spans = LocateStorages(source, position, keyList.Items.Cast<string>(), storages);
         var located = StateDictLocator.Locate(root, source.Path);
-        var tensors = new List<Tensor>(located.Kept.Count);
-        foreach (var kept in located.Kept)
-        {
-            var span = spans.TryGetValue(kept.Tensor.Storage.Key, out var found)
-                ? found
-                : throw source.Error($"storage '{kept.Tensor.Storage.Key}' of tensor '{kept.OriginalKey}' is not in the file's storage list");
-            tensors.Add(TensorMaterializer.Read(source, kept, span, bigEndian));
-        }
-
+        var tensors = TensorMaterializer.ReadAll(source, located, bigEndian, kept =>
+            spans.TryGetValue(kept.Tensor.Storage.Key, out var span)
+                ? span
+                : throw source.Error($"storage '{kept.Tensor.Storage.Key}' of tensor '{kept.OriginalKey}' is not in the file's storage list"));
         return new StateDict(source.Path, CheckpointContainer.Legacy, located.Layout, tensors, located.Ignored);
     }
 

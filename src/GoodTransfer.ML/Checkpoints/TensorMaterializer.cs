@@ -18,6 +18,30 @@ internal static class TensorMaterializer
 {
     private const int ChunkElements = 1 << 16;
 
+    /// <summary>
+    /// Reads every kept tensor, in order. <paramref name="spanOf"/> says where a tensor's storage is
+    /// (the container decides, and refuses a storage it lacks); it is asked once per storage,
+    /// however many tensors share it.
+    /// </summary>
+    public static List<Tensor> ReadAll(CheckpointSource source, LocatedStateDict located, bool bigEndian, Func<LocatedTensor, StorageSpan> spanOf)
+    {
+        var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
+        var tensors = new List<Tensor>(located.Kept.Count);
+        foreach (var kept in located.Kept)
+        {
+            var key = kept.Tensor.Storage.Key;
+            if (!spans.TryGetValue(key, out var span))
+            {
+                span = spanOf(kept);
+                spans.Add(key, span);
+            }
+
+            tensors.Add(Read(source, kept, span, bigEndian));
+        }
+
+        return tensors;
+    }
+
     public static Tensor Read(CheckpointSource source, LocatedTensor located, StorageSpan span, bool bigEndian)
     {
         var view = located.Tensor;

@@ -111,12 +111,13 @@ internal static class LegacyCheckpoint
                 throw source.Error($"storage '{key}' holds {count} elements but the pickle declares {storage.ElementCount}", $"legacy storage '{key}'", position);
             }
 
-            var bytes = checked(count * storage.ElementSize);
             var start = position + 8;
-            if (bytes > source.Length - start)
+            if (count > (source.Length - start) / storage.ElementSize)
             {
-                throw source.Error($"storage '{key}' needs {bytes} bytes but the file ends first (truncated)", $"legacy storage '{key}'", start);
+                throw source.Error($"storage '{key}' needs {count} elements of {storage.ElementSize} bytes but the file ends first (truncated)", $"legacy storage '{key}'", start);
             }
+
+            var bytes = count * storage.ElementSize;
 
             if (!spans.TryAdd(key, new StorageSpan(start, bytes)))
             {

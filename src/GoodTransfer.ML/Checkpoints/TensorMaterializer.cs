@@ -58,12 +58,17 @@ internal static class TensorMaterializer
             throw source.Error($"the tensor has {count} elements (at most {ReaderLimits.MaxTensorElements})", entry);
         }
 
+        // With no elements a dimension is not bounded by the element count.
+        var widest = view.Size.Length == 0 ? 0 : view.Size.Max();
+        if (widest > int.MaxValue)
+        {
+            throw source.Error($"the tensor has a dimension of {widest} (at most {int.MaxValue})", entry);
+        }
+
         var shape = view.Size.Select(d => (int)d).ToArray();
-        // Every element is written below; skipping the zeroing saves a pass over 100 MB for a ResNet-50.
-        var data = GC.AllocateUninitializedArray<float>((int)count);
         if (count == 0)
         {
-            return new Tensor(located.Name, shape, data);
+            return new Tensor(located.Name, shape, []);
         }
 
         // Element indices are relative to the storage (legacy views add their own offset).
@@ -81,6 +86,8 @@ internal static class TensorMaterializer
             throw source.Error($"the tensor needs {needed} bytes of its storage but the file holds {span.ByteLength} (truncated or corrupted)", entry);
         }
 
+        // Every element is written below; skipping the zeroing saves a pass over 100 MB for a ResNet-50.
+        var data = GC.AllocateUninitializedArray<float>((int)count);
         if (IsContiguous(view))
         {
             ReadConverted(source, span.Offset + (first * elementSize), storage.DType, bigEndian, data, entry);

@@ -7,9 +7,13 @@ namespace GoodTransfer.ML.Checkpoints;
 /// normalised <see cref="StateDict"/>, without Python and without running anything the file names.
 /// </summary>
 /// <remarks>
-/// This is the reader's boundary: whatever goes wrong inside (a truncated file, an impossible
-/// index, an overflow) leaves it as a <see cref="CheckpointFormatException"/> naming the file.
-/// A file that does not exist or cannot be opened keeps its ordinary <see cref="IOException"/>.
+/// This is the reader's boundary. Every check a malformed file can fail (a truncated file, an
+/// impossible index or size, a value of the wrong type) throws a <see cref="CheckpointFormatException"/>
+/// where it happens, naming the file, the entry and the offset; sizes are bounded before anything is
+/// allocated. Here only <see cref="OverflowException"/> from the checked arithmetic on the file's
+/// sizes and offsets becomes one too. Any other exception is a bug in the reader and surfaces as
+/// itself, not as a corrupted file. A file that does not exist or cannot be opened keeps its
+/// ordinary <see cref="IOException"/>.
 /// </remarks>
 internal static class CheckpointReader
 {
@@ -23,15 +27,10 @@ internal static class CheckpointReader
         {
             return ReadFrom(source);
         }
-        catch (CheckpointFormatException)
+        catch (OverflowException e)
         {
-            throw;
-        }
-        catch (Exception e) when (e is EndOfStreamException or OverflowException or ArgumentException or IndexOutOfRangeException
-            or InvalidCastException or InvalidOperationException or NotSupportedException or OutOfMemoryException or DecoderFallbackException
-            or FormatException or KeyNotFoundException)
-        {
-            throw new CheckpointFormatException(path, $"the file is corrupted ({e.GetType().Name}: {e.Message})", innerException: e);
+            // TensorRef.ElementCount and TensorMaterializer combine the file's sizes, strides and offsets with checked arithmetic.
+            throw new CheckpointFormatException(path, $"the file is corrupted: its sizes or offsets overflow 64 bits ({e.Message})", innerException: e);
         }
     }
 

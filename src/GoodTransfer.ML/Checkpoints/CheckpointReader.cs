@@ -7,9 +7,13 @@ namespace GoodTransfer.ML.Checkpoints;
 /// normalised <see cref="StateDict"/>, without Python and without running anything the file names.
 /// </summary>
 /// <remarks>
-/// This is the reader's boundary: whatever goes wrong inside (a truncated file, an impossible
-/// index, an overflow) leaves it as a <see cref="CheckpointFormatException"/> naming the file.
-/// A file that does not exist or cannot be opened keeps its ordinary <see cref="IOException"/>.
+/// This is the reader's boundary. Every check a malformed file can fail (a truncated file, an
+/// impossible index or size, a value of the wrong type) throws a <see cref="CheckpointFormatException"/>
+/// where it happens, naming the file, the entry and the offset; sizes are bounded before anything is
+/// allocated. Here only <see cref="OverflowException"/> from the checked arithmetic on the file's
+/// sizes and offsets becomes one too. Any other exception is a bug in the reader and surfaces as
+/// itself, not as a corrupted file. A file that does not exist or cannot be opened keeps its
+/// ordinary <see cref="IOException"/>.
 /// </remarks>
 internal static class CheckpointReader
 {
@@ -23,15 +27,10 @@ internal static class CheckpointReader
         {
             return ReadFrom(source);
         }
-        catch (CheckpointFormatException)
+        catch (OverflowException e)
         {
-            throw;
-        }
-        catch (Exception e) when (e is EndOfStreamException or OverflowException or ArgumentException or IndexOutOfRangeException
-            or InvalidCastException or InvalidOperationException or NotSupportedException or OutOfMemoryException or DecoderFallbackException
-            or FormatException or KeyNotFoundException)
-        {
-            throw new CheckpointFormatException(path, $"the file is corrupted ({e.GetType().Name}: {e.Message})", innerException: e);
+            // TensorRef.ElementCount and TensorMaterializer combine the file's sizes, strides and offsets with checked arithmetic.
+            throw new CheckpointFormatException(path, $"the file is corrupted: its sizes or offsets overflow 64 bits ({e.Message})", innerException: e);
         }
     }
 
@@ -86,33 +85,27 @@ internal static class CheckpointReader
         var bigEndian = ReadByteOrder(source, zip);
         var pickleStart = ZipContainer.DataOffset(source, pickleEntry);
         var input = new PickleInput(source, pickleStart, pickleStart + pickleEntry.Size, pickleEntry.Name);
-        var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
-        var root = new SafeUnpickler(input, (pid, at) => ZipStorage(pid, at, storages)).Load();
+        // The zip format's persistent id is ('storage', storage_type, key, location, numel).
+        var storages = new StorageTable();
+        var root = new SafeUnpickler(input, (pid, at) => storages.Parse(pid, 5, at)).Load();
 
         var located = StateDictLocator.Locate(root, source.Path);
-        var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
-        var tensors = new List<Tensor>(located.Kept.Count);
-        foreach (var kept in located.Kept)
+        var tensors = TensorMaterializer.ReadAll(source, located, bigEndian, kept => StorageEntry(source, zip, kept));
+        return new StateDict(source.Path, CheckpointContainer.Zip, located.Layout, tensors, located.Ignored);
+    }
+
+    /// <summary>A zip file keeps each storage in its own entry, data/&lt;key&gt;, of exactly the storage's size.</summary>
+    private static StorageSpan StorageEntry(CheckpointSource source, ZipContainer zip, LocatedTensor kept)
+    {
+        var storage = kept.Tensor.Storage;
+        var entry = zip.Find("data/" + storage.Key)
+            ?? throw source.Error($"storage '{storage.Key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{storage.Key}' in the archive");
+        if (storage.ElementCount > entry.Size / storage.ElementSize || storage.ElementCount * storage.ElementSize != entry.Size)
         {
-            var key = kept.Tensor.Storage.Key;
-            if (!spans.TryGetValue(key, out var span))
-            {
-                var entry = zip.Find("data/" + key)
-                    ?? throw source.Error($"storage '{key}' of tensor '{kept.OriginalKey}' has no entry '{zip.Root}data/{key}' in the archive");
-                var storage = kept.Tensor.Storage;
-                if (storage.ElementCount > entry.Size / storage.ElementSize || storage.ElementCount * storage.ElementSize != entry.Size)
-                {
-                    throw source.Error($"storage '{key}' is declared as {storage.ElementCount} elements of {storage.ElementSize} bytes but its entry holds {entry.Size} bytes", entry.Name);
-                }
-
-                span = new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
-                spans.Add(key, span);
-            }
-
-            tensors.Add(TensorMaterializer.Read(source, kept, span, bigEndian));
+            throw source.Error($"storage '{storage.Key}' is declared as {storage.ElementCount} elements of {storage.ElementSize} bytes but its entry holds {entry.Size} bytes", entry.Name);
         }
 
-        return new StateDict(source.Path, CheckpointContainer.Zip, located.Layout, tensors, located.Ignored);
+        return new StorageSpan(ZipContainer.DataOffset(source, entry), entry.Size);
     }
 
     private static bool ReadByteOrder(CheckpointSource source, ZipContainer zip)
@@ -135,44 +128,5 @@ internal static class CheckpointReader
             "big" => true,
             _ => throw source.Error($"unknown byte order '{text}'", entry.Name),
         };
-    }
-
-    /// <summary>Zip format persistent id: <c>('storage', storage_type, key, location, numel)</c>.</summary>
-    private static StorageRef ZipStorage(PyTuple pid, PickleInput input, Dictionary<string, StorageRef> storages)
-    {
-        if (pid.Count != 5 || pid[0] is not "storage")
-        {
-            throw input.Error($"unsupported persistent id (a {pid.Count}-tuple starting with {PickleCalls.Describe(pid.Count > 0 ? pid[0] : PyNone.Instance)}); only storages are allowed");
-        }
-
-        var dtype = StorageTypeOf(pid[1], input);
-        if (pid[2] is not string key || pid[4] is not long count || count < 0)
-        {
-            throw input.Error("a storage persistent id has a malformed key or element count");
-        }
-
-        return Intern(storages, new StorageRef(key, dtype, count, 0, count), input);
-    }
-
-    internal static StorageDType StorageTypeOf(object value, PickleInput input) =>
-        value is PyGlobal global && PickleAllowlist.TryStorageDType(global, out var dtype)
-            ? dtype
-            : throw input.Error($"a storage has type {PickleCalls.Describe(value)}, not a torch storage type");
-
-    /// <summary>One storage may be named many times (tensors sharing it); every mention must agree.</summary>
-    internal static StorageRef Intern(Dictionary<string, StorageRef> storages, StorageRef storage, PickleInput input)
-    {
-        if (!storages.TryGetValue(storage.Key, out var known))
-        {
-            storages.Add(storage.Key, storage);
-            return storage;
-        }
-
-        if (known.DType != storage.DType || known.ElementCount != storage.ElementCount)
-        {
-            throw input.Error($"storage '{storage.Key}' is declared twice with different types or sizes");
-        }
-
-        return storage;
     }
 }

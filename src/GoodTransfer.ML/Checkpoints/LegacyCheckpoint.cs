@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 
 namespace GoodTransfer.ML.Checkpoints;
@@ -30,7 +31,7 @@ internal static class LegacyCheckpoint
         var sysInfo = LoadPlain(source, ref position, "legacy sys_info");
         var bigEndian = sysInfo is PyDict info && info.Get("little_endian") is false;
 
-        var storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
+        var storages = new StorageTable();
         var mainInput = new PickleInput(source, position, source.Length, "legacy main pickle");
         var root = new SafeUnpickler(mainInput, (pid, at) => LegacyStorage(pid, at, storages)).Load();
         position = mainInput.Position;
@@ -43,15 +44,10 @@ internal static class LegacyCheckpoint
 
         var spans = LocateStorages(source, position, keyList.Items.Cast<string>(), storages);
         var located = StateDictLocator.Locate(root, source.Path);
-        var tensors = new List<Tensor>(located.Kept.Count);
-        foreach (var kept in located.Kept)
-        {
-            var span = spans.TryGetValue(kept.Tensor.Storage.Key, out var found)
-                ? found
-                : throw source.Error($"storage '{kept.Tensor.Storage.Key}' of tensor '{kept.OriginalKey}' is not in the file's storage list");
-            tensors.Add(TensorMaterializer.Read(source, kept, span, bigEndian));
-        }
-
+        var tensors = TensorMaterializer.ReadAll(source, located, bigEndian, kept =>
+            spans.TryGetValue(kept.Tensor.Storage.Key, out var span)
+                ? span
+                : throw source.Error($"storage '{kept.Tensor.Storage.Key}' of tensor '{kept.OriginalKey}' is not in the file's storage list"));
         return new StateDict(source.Path, CheckpointContainer.Legacy, located.Layout, tensors, located.Ignored);
     }
 
@@ -74,64 +70,54 @@ internal static class LegacyCheckpoint
     /// Legacy persistent id: <c>('storage', storage_type, root_key, location, numel, view_metadata)</c>,
     /// view_metadata being None or <c>(view_key, offset, size)</c>; or <c>('module', ...)</c> for a pickled module's source.
     /// </summary>
-    private static StorageRef LegacyStorage(PyTuple pid, PickleInput input, Dictionary<string, StorageRef> storages)
+    private static StorageRef LegacyStorage(PyTuple pid, PickleInput input, StorageTable storages)
     {
-        var kind = pid.Count > 0 ? pid[0] as string : null;
-        if (string.Equals(kind, "module", StringComparison.OrdinalIgnoreCase))
+        if (pid.Count > 0 && pid[0] is "module")
         {
             throw new UnsafeCheckpointException(input.FilePath, "the file pickles a whole model object (it carries module source code) rather than its weights; loading it would run arbitrary code, so it is refused. In PyTorch, save model.state_dict() instead", input.Entry, input.Offset);
         }
 
-        if (pid.Count != 6 || !string.Equals(kind, "storage", StringComparison.OrdinalIgnoreCase))
-        {
-            throw input.Error("unsupported persistent id; only storages are allowed");
-        }
-
-        var dtype = CheckpointReader.StorageTypeOf(pid[1], input);
-        if (pid[2] is not string key || pid[4] is not long count || count < 0)
-        {
-            throw input.Error("a storage persistent id has a malformed key or element count");
-        }
-
-        var root = CheckpointReader.Intern(storages, new StorageRef(key, dtype, count, 0, count), input);
+        var root = storages.Parse(pid, 6, input);
         if (pid[5] is PyNone)
         {
             return root;
         }
 
         if (pid[5] is not PyTuple { Count: 3 } view || view[1] is not long offset || view[2] is not long size
-            || offset < 0 || size < 0 || offset > count || size > count - offset)
+            || offset < 0 || size < 0 || offset > root.ElementCount || size > root.ElementCount - offset)
         {
-            throw input.Error($"storage '{key}' has a malformed or out-of-range view");
+            throw input.Error($"storage '{root.Key}' has a malformed or out-of-range view");
         }
 
         return root with { ViewOffset = offset, ViewElementCount = size };
     }
 
-    private static Dictionary<string, StorageSpan> LocateStorages(CheckpointSource source, long position, IEnumerable<string> keys, Dictionary<string, StorageRef> storages)
+    private static Dictionary<string, StorageSpan> LocateStorages(CheckpointSource source, long position, IEnumerable<string> keys, StorageTable storages)
     {
         var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
         Span<byte> header = stackalloc byte[8];
         foreach (var key in keys)
         {
-            if (!storages.TryGetValue(key, out var storage))
+            if (!storages.TryGet(key, out var storage))
             {
                 throw source.Error($"storage '{key}' is listed but no tensor refers to it, so its element size is unknown", "legacy storages", position);
             }
 
             source.Read(position, header, $"legacy storage '{key}'");
-            var count = BitConverter.ToInt64(header);
+            // torch/csrc/generic/serialization.cpp (writeFileRaw) writes the element count little-endian on every machine.
+            var count = BinaryPrimitives.ReadInt64LittleEndian(header);
             if (count != storage.ElementCount)
             {
                 throw source.Error($"storage '{key}' holds {count} elements but the pickle declares {storage.ElementCount}", $"legacy storage '{key}'", position);
             }
 
-            var bytes = checked(count * storage.ElementSize);
             var start = position + 8;
-            if (bytes > source.Length - start)
+            if (count > (source.Length - start) / storage.ElementSize)
             {
-                throw source.Error($"storage '{key}' needs {bytes} bytes but the file ends first (truncated)", $"legacy storage '{key}'", start);
+                throw source.Error($"storage '{key}' needs {count} elements of {storage.ElementSize} bytes but the file ends first (truncated)", $"legacy storage '{key}'", start);
             }
+
+            var bytes = count * storage.ElementSize;
 
             if (!spans.TryAdd(key, new StorageSpan(start, bytes)))
             {

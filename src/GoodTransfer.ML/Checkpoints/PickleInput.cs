@@ -95,6 +95,12 @@ internal sealed class PickleInput
             throw Error($"a length of {count} bytes runs past the end of the pickle ({Remaining} bytes remain)");
         }
 
+        // A legacy pickle runs to the end of the file, so Remaining alone does not bound the allocation.
+        if (count > ReaderLimits.MaxPickleBytes)
+        {
+            throw Error($"a value of {count} bytes (at most {ReaderLimits.MaxPickleBytes})");
+        }
+
         var bytes = new byte[count];
         Fill(bytes);
         return bytes;

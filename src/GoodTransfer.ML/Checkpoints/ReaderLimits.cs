@@ -7,7 +7,7 @@ namespace GoodTransfer.ML.Checkpoints;
 /// </summary>
 internal static class ReaderLimits
 {
-    /// <summary>Largest pickle read into memory. ResNet-50's is about 30 KB; optimizer state adds little.</summary>
+    /// <summary>Largest pickle read into memory, and largest bytes or string value in any pickle. ResNet-50's is about 30 KB; optimizer state adds little.</summary>
     public const int MaxPickleBytes = 64 * 1024 * 1024;
 
     /// <summary>Most values on the unpickler's stack at once.</summary>

@@ -18,6 +18,30 @@ internal static class TensorMaterializer
 {
     private const int ChunkElements = 1 << 16;
 
+    /// <summary>
+    /// Reads every kept tensor, in order. <paramref name="spanOf"/> says where a tensor's storage is
+    /// (the container decides, and refuses a storage it lacks); it is asked once per storage,
+    /// however many tensors share it.
+    /// </summary>
+    public static List<Tensor> ReadAll(CheckpointSource source, LocatedStateDict located, bool bigEndian, Func<LocatedTensor, StorageSpan> spanOf)
+    {
+        var spans = new Dictionary<string, StorageSpan>(StringComparer.Ordinal);
+        var tensors = new List<Tensor>(located.Kept.Count);
+        foreach (var kept in located.Kept)
+        {
+            var key = kept.Tensor.Storage.Key;
+            if (!spans.TryGetValue(key, out var span))
+            {
+                span = spanOf(kept);
+                spans.Add(key, span);
+            }
+
+            tensors.Add(Read(source, kept, span, bigEndian));
+        }
+
+        return tensors;
+    }
+
     public static Tensor Read(CheckpointSource source, LocatedTensor located, StorageSpan span, bool bigEndian)
     {
         var view = located.Tensor;
@@ -34,12 +58,17 @@ internal static class TensorMaterializer
             throw source.Error($"the tensor has {count} elements (at most {ReaderLimits.MaxTensorElements})", entry);
         }
 
+        // With no elements a dimension is not bounded by the element count.
+        var widest = view.Size.Length == 0 ? 0 : view.Size.Max();
+        if (widest > int.MaxValue)
+        {
+            throw source.Error($"the tensor has a dimension of {widest} (at most {int.MaxValue})", entry);
+        }
+
         var shape = view.Size.Select(d => (int)d).ToArray();
-        // Every element is written below; skipping the zeroing saves a pass over 100 MB for a ResNet-50.
-        var data = GC.AllocateUninitializedArray<float>((int)count);
         if (count == 0)
         {
-            return new Tensor(located.Name, shape, data);
+            return new Tensor(located.Name, shape, []);
         }
 
         // Element indices are relative to the storage (legacy views add their own offset).
@@ -57,6 +86,8 @@ internal static class TensorMaterializer
             throw source.Error($"the tensor needs {needed} bytes of its storage but the file holds {span.ByteLength} (truncated or corrupted)", entry);
         }
 
+        // Every element is written below; skipping the zeroing saves a pass over 100 MB for a ResNet-50.
+        var data = GC.AllocateUninitializedArray<float>((int)count);
         if (IsContiguous(view))
         {
             ReadConverted(source, span.Offset + (first * elementSize), storage.DType, bigEndian, data, entry);

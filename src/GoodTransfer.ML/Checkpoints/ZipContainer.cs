@@ -43,7 +43,12 @@ internal sealed class ZipContainer
             throw source.Error("the zip central directory lies outside the file (truncated or corrupted)", "zip central directory", cdOffset);
         }
 
-        var directory = source.ReadBytes(cdOffset, checked((int)cdSize), "zip central directory");
+        if (cdSize > Array.MaxLength)
+        {
+            throw source.Error($"the zip central directory is {cdSize} bytes (at most {Array.MaxLength})", "zip central directory", cdOffset);
+        }
+
+        var directory = source.ReadBytes(cdOffset, (int)cdSize, "zip central directory");
         var entries = new Dictionary<string, ZipEntry>(StringComparer.Ordinal);
         string? root = null;
         var position = 0;

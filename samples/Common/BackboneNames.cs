@@ -7,12 +7,10 @@ namespace GoodTransfer.ML.Samples;
 internal static class BackboneNames
 {
     /// <summary>The catalog entry named <paramref name="name"/>, in any case; an unknown name is a failure that lists the valid ones.</summary>
-    public static Backbone Resolve(string name)
-    {
-        var trimmed = name.Trim();
-        return Backbone.All.FirstOrDefault(b => string.Equals(b.Name, trimmed, StringComparison.OrdinalIgnoreCase))
-            ?? throw SampleFailure.BadInput($"unknown backbone '{trimmed}'; the valid names are:", ValidNames());
-    }
+    public static Backbone Resolve(string name) =>
+        Backbone.TryGet(name, out var backbone)
+            ? backbone
+            : throw SampleFailure.BadInput($"unknown backbone '{name.Trim()}'; the valid names are:", ValidNames());
 
     /// <summary>Every catalog entry, one a line: its name, method, data, augmentations and file.</summary>
     public static IReadOnlyList<string> ValidNames()

@@ -5,7 +5,7 @@ using GoodTransfer.ML;
 // and prints the checkpoint's SHA-256. With --wait it prints "ready" and starts when a line arrives on
 // stdin, so that a test can start several processes at the same moment.
 var options = new GoodTransferOptions { CacheDirectory = args[0], MirrorUrl = args[1] };
-var backbone = Backbone.All.Single(b => b.Name == args[2]);
+var backbone = Backbone.Get(args[2]);
 if (args.Contains("--wait"))
 {
     Console.WriteLine("ready");

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace GoodTransfer.ML;
 
 // The paper's 24 published checkpoints, as data: one row each, in the order of the paper's page.
@@ -57,6 +59,49 @@ public sealed partial class Backbone
 
     /// <summary>All 24 backbones published with the paper, each once, in the order of the paper's page.</summary>
     public static IReadOnlyList<Backbone> All => Catalog;
+
+    /// <summary>
+    /// The catalog entry with the given name, as a user types it: one of the <see cref="Name"/>s of
+    /// <see cref="All"/> (<c>MocoV2ImageNet</c>, <c>SupervisedPlaces</c>, ...) in any case, with white
+    /// space around it ignored.
+    /// </summary>
+    /// <param name="name">The entry's name, e.g. <c>mocov2imagenet</c>.</param>
+    /// <returns>The entry: the same instance as the property of that name.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// No entry has that name. The message lists the valid names, and suggests the closest one when it is
+    /// at most three single-letter edits away ("Did you mean 'MocoV2ImageNet'?").
+    /// </exception>
+    public static Backbone Get(string name)
+    {
+        if (TryGet(name, out var backbone))
+        {
+            return backbone;
+        }
+
+        var trimmed = name.Trim();
+        var suggestion = Closest(trimmed);
+        throw new ArgumentException(
+            $"Unknown backbone '{trimmed}'.{(suggestion is null ? string.Empty : $" Did you mean '{suggestion.Name}'?")} " +
+            $"The valid names are: {string.Join(", ", Catalog.Select(b => b.Name))}.",
+            nameof(name));
+    }
+
+    /// <summary>
+    /// Finds the catalog entry with the given name as <see cref="Get"/> does (any case, white space around
+    /// it ignored), without throwing for an unknown name.
+    /// </summary>
+    /// <param name="name">The entry's name, e.g. <c>MocoV2ImageNet</c>.</param>
+    /// <param name="backbone">The entry, or <see langword="null"/> when no entry has that name.</param>
+    /// <returns>Whether an entry has that name.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is <see langword="null"/>.</exception>
+    public static bool TryGet(string name, [NotNullWhen(true)] out Backbone? backbone)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var trimmed = name.Trim();
+        backbone = Array.Find(Catalog, b => string.Equals(b.Name, trimmed, StringComparison.OrdinalIgnoreCase));
+        return backbone is not null;
+    }
 
     /// <summary>MoCo v2 on ImageNet with the full augmentation recipe (<c>moco_v2_imagenet.pth</c>); Tables 1 and 2. The paper's headline backbone.</summary>
     public static Backbone MocoV2ImageNet => Entry(nameof(MocoV2ImageNet));
@@ -131,6 +176,40 @@ public sealed partial class Backbone
     public static Backbone ExemplarV2 => Entry(nameof(ExemplarV2));
 
     private static Backbone Entry(string name) => Array.Find(Catalog, b => b.Name == name)!;
+
+    // The entry fewest single-letter edits away (any case), the first in catalog order on a tie, if at
+    // most MaxSuggestionDistance: a typo or a wrong digit, not another name.
+    private static Backbone? Closest(string name)
+    {
+        const int MaxSuggestionDistance = 3;
+        var closest = Catalog.MinBy(b => EditDistance(b.Name, name))!;
+        return EditDistance(closest.Name, name) <= MaxSuggestionDistance ? closest : null;
+    }
+
+    // Levenshtein distance, ignoring case, with two rows of the table.
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = char.ToUpperInvariant(a[i - 1]) == char.ToUpperInvariant(b[j - 1]) ? 0 : 1;
+                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + substitution);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
 
     private static Backbone Paper(string name, string fileName, PretrainingMethod method, PretrainingData data, ML.Augmentations? augmentations, params int[] tables) =>
         new(name, fileName, new Uri(PaperBaseUrl + fileName), checkpointPath: null, method, data, augmentations, tables, "resnet50", 2048);

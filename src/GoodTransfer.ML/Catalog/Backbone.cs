@@ -57,10 +57,18 @@ public sealed partial class Backbone
     /// <summary>The tables of the paper that report this backbone; empty for a local file.</summary>
     public IReadOnlyList<int> PaperTables { get; }
 
-    /// <summary>The torchvision architecture, <c>resnet50</c> for every published backbone; <see langword="null"/> for a local file until it is read.</summary>
+    /// <summary>
+    /// The architecture: torchvision's <c>resnet50</c> for every published backbone. <see langword="null"/> for a
+    /// local file, whose shape is only known once it is converted: <see cref="OnnxExport.Architecture"/> then
+    /// names it (torchvision's name, or a description of a shape that is not a torchvision model).
+    /// </summary>
     public string? Architecture { get; }
 
-    /// <summary>The length of the last stage's pooled features (2048 for ResNet-50); <see langword="null"/> for a local file until it is read.</summary>
+    /// <summary>
+    /// The length of the last stage's pooled features (2048 for ResNet-50); <see langword="null"/> for a local
+    /// file, whose shape is only known once it is converted (<see cref="OnnxExport.FeatureSize"/> is then the
+    /// size for the layer converted).
+    /// </summary>
     public int? FeatureSize { get; }
 
     /// <summary>

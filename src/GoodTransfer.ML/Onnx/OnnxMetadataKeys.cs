@@ -18,7 +18,10 @@ internal static class OnnxMetadataKeys
     /// <summary>Where the weights were found in the checkpoint and which prefix was removed.</summary>
     public const string CheckpointLayout = "goodtransfer.checkpoint_layout";
 
-    /// <summary>The inferred torchvision architecture, e.g. <c>resnet50</c>.</summary>
+    /// <summary>
+    /// The inferred architecture, <see cref="ResNetArchitecture.Name"/>: torchvision's model name (<c>resnet50</c>)
+    /// where the shape is one, else a description such as <c>resnet(basic,[2,1,1,1],stem=8,out=[8,16,24,32])</c>.
+    /// </summary>
     public const string Architecture = "goodtransfer.architecture";
 
     /// <summary>The <see cref="FeatureLayer"/> name, e.g. <c>Layer4</c>.</summary>

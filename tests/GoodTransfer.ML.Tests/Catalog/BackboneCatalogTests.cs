@@ -9,7 +9,7 @@ public sealed class BackboneCatalogTests
     [MemberData(nameof(Names))]
     public void Every_entry_is_a_complete_record_of_a_published_ResNet50(string name)
     {
-        var backbone = Backbone.All.Single(b => b.Name == name);
+        var backbone = Backbone.Get(name);
 
         Assert.EndsWith(".pth", backbone.FileName, StringComparison.Ordinal);
         Assert.Equal(new Uri(Backbone.PaperBaseUrl + backbone.FileName), backbone.Url);

@@ -23,6 +23,4 @@ internal sealed class Tensor
     public float[] Data { get; }
 
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
-
-    public bool HasShape(params int[] expected) => Shape.AsSpan().SequenceEqual(expected);
 }

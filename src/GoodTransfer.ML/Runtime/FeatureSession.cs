@@ -60,8 +60,8 @@ internal sealed class FeatureSession : IDisposable
     {
         using var input = OrtValue.CreateTensorValueFromMemory(
             OrtMemoryInfo.DefaultInstance,
-            images.AsMemory(0, count * Imaging.TorchvisionTransform.TensorLength),
-            [count, 3, Imaging.TorchvisionTransform.CropSize, Imaging.TorchvisionTransform.CropSize]);
+            images.AsMemory(0, count * Imaging.TorchvisionTransform.ImageNet.TensorLength),
+            [count, 3, Imaging.TorchvisionTransform.ImageNet.CropSize, Imaging.TorchvisionTransform.ImageNet.CropSize]);
         using var output = OrtValue.CreateTensorValueFromMemory(
             OrtMemoryInfo.DefaultInstance,
             features.AsMemory(0, count * FeatureSize),

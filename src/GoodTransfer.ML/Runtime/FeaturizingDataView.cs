@@ -169,7 +169,7 @@ internal sealed class FeaturizingDataView : IDataView
                     var batches = inputs.Chunk(parent.batchSize).Select(chunk => new Batch
                     {
                         // Rented: 4.8 MB a batch of 8 would otherwise be a new large-object allocation each time.
-                        Images = ArrayPool<float>.Shared.Rent(chunk.Length * TorchvisionTransform.TensorLength),
+                        Images = ArrayPool<float>.Shared.Rent(chunk.Length * TorchvisionTransform.ImageNet.TensorLength),
                         Count = chunk.Length,
                         Errors = new Exception?[chunk.Length],
                     }).ToList();
@@ -185,7 +185,7 @@ internal sealed class FeaturizingDataView : IDataView
                                 Exception failed => throw failed,
                                 var encoded => ImageInputDecoding.Decode(parent.kind, encoded),
                             };
-                            TorchvisionTransform.ToTensor(image, batch.Images.AsSpan(row * TorchvisionTransform.TensorLength, TorchvisionTransform.TensorLength));
+                            TorchvisionTransform.ImageNet.ToTensor(image, batch.Images.AsSpan(row * TorchvisionTransform.ImageNet.TensorLength, TorchvisionTransform.ImageNet.TensorLength));
                         }
                         catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
                         {

@@ -18,13 +18,13 @@ internal static class PreprocessingMappings
     public const string PathContract = "GoodTransfer.ML.Preprocess.Path.v1";
 
     public static void FromImage(ImageRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromImage(input.Image), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(ImageInputDecoding.FromImage(input.Image), output.Pixels);
 
     public static void FromBytes(ImageBytesRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromBytes(input.Bytes), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(ImageInputDecoding.FromBytes(input.Bytes), output.Pixels);
 
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(ImageInputDecoding.FromPath(input.Path), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(ImageInputDecoding.FromPath(input.Path), output.Pixels);
 
     /// <summary>
     /// ML.NET maps a CustomMapping's <see cref="MLImage"/> member only once the unsized image type is

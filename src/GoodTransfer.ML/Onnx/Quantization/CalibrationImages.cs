@@ -34,8 +34,8 @@ internal static class CalibrationImages
         var tensors = new List<float[]>();
         foreach (var path in paths)
         {
-            var tensor = new float[TorchvisionTransform.TensorLength];
-            TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(path), tensor);
+            var tensor = new float[TorchvisionTransform.ImageNet.TensorLength];
+            TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.DecodeFile(path), tensor);
             tensors.Add(tensor);
         }
 

@@ -23,7 +23,7 @@ internal static class OnnxModelCache
     public static CachedModels Models(Backbone backbone, GoodTransferOptions options, AcquisitionLog log)
     {
         var settings = AcquisitionSettings.From(options);
-        var precision = ConversionPrecision.ForOptions(options);
+        var precision = ConversionPrecision.ForOptions(options, backbone.Preprocessing);
         var checkpoint = CheckpointStore.Resolve(backbone, options, log);
         var stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{options.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
         var models = new CachedModels(Path.Combine(settings.OnnxFolder, stem + "-batch.onnx"), Path.Combine(settings.OnnxFolder, stem + "-single.onnx"));
@@ -51,6 +51,6 @@ internal static class OnnxModelCache
 }
 
 /// <summary>The two cached forms of one converted backbone.</summary>
-/// <param name="Batched">The batched graph: input <c>image</c> [N, 3, 224, 224], output <c>features</c> [N, C].</param>
+/// <param name="Batched">The batched graph: input <c>image</c> [N, 3, S, S] (S the backbone's crop size), output <c>features</c> [N, C].</param>
 /// <param name="SingleImage">The one-image graph for ML.NET's OnnxTransformer.</param>
 internal sealed record CachedModels(string Batched, string SingleImage);

@@ -107,12 +107,14 @@ public sealed partial class Backbone
     /// checkpoint is first fetched into the cache (see <see cref="GoodTransferOptions"/>).
     /// </summary>
     /// <remarks>
-    /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, 224, 224]</c>, RGB in [0, 1]
-    /// as torchvision's <c>ToTensor</c> gives, N dynamic; ImageNet normalisation (mean 0.485/0.456/0.406,
-    /// std 0.229/0.224/0.225) inside the graph; one output <c>features</c>, float32 <c>[N, C]</c>: the
-    /// global-average-pooled output of the chosen stage (C = 2048 for ResNet-50's last stage), which is
-    /// torchvision's forward with <c>fc</c> removed. BatchNorm is folded into the convolutions.
-    /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
+    /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, S, S]</c> with S the
+    /// <see cref="Preprocessing"/>'s crop size (224 for every catalog backbone), RGB in [0, 1] as torchvision's
+    /// <c>ToTensor</c> gives after its <c>Resize</c> and <c>CenterCrop</c>, N dynamic; the preprocessing's
+    /// normalisation (ImageNet's mean 0.485/0.456/0.406, std 0.229/0.224/0.225) inside the graph; one output
+    /// <c>features</c>, float32 <c>[N, C]</c>: the global-average-pooled output of the chosen stage (C = 2048
+    /// for ResNet-50's last stage), which is torchvision's forward with <c>fc</c> removed. BatchNorm is folded
+    /// into the convolutions. The model's metadata names the backbone, the architecture and the checkpoint's
+    /// SHA-256, and records the preprocessing (<c>goodtransfer.resize_size</c>, <c>crop_size</c>, <c>mean</c>, <c>std</c>).
     /// </remarks>
     /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
     /// <param name="options">The feature layer (the last stage by default), the precision (float32 by default; float16; int8 with its calibration images) and, for catalog backbones, the cache, mirror and offline settings.</param>
@@ -124,7 +126,7 @@ public sealed partial class Backbone
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         options ??= new GoodTransferOptions();
-        var precision = ConversionPrecision.ForOptions(options);
+        var precision = ConversionPrecision.ForOptions(options, Preprocessing);
         if (CheckpointPath is { } local)
         {
             // Hashed on the second core while it is read, rather than before.
@@ -166,7 +168,7 @@ public sealed partial class Backbone
             ["goodtransfer.checkpoint_sha256"] = sha256,
             ["goodtransfer.checkpoint_layout"] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, Preprocessing, metadata, singleImagePath, precision);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

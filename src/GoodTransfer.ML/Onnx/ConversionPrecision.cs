@@ -24,7 +24,7 @@ internal sealed class ConversionPrecision
 
     public Precision Precision { get; }
 
-    /// <summary>The int8 calibration tensors (<c>[3, 224, 224]</c> each); <see langword="null"/> for the float precisions.</summary>
+    /// <summary>The int8 calibration tensors (<c>[3, CropSize, CropSize]</c> each); <see langword="null"/> for the float precisions.</summary>
     public IReadOnlyList<float[]>? Calibration { get; }
 
     /// <summary>
@@ -51,14 +51,15 @@ internal sealed class ConversionPrecision
         return new ConversionPrecision(Precision.Int8, calibration);
     }
 
-    /// <summary>The precision that <paramref name="options"/> ask for, with int8's calibration images read and preprocessed.</summary>
+    /// <summary>The precision that <paramref name="options"/> ask for, with int8's calibration images read and preprocessed with <paramref name="preprocessing"/>, the backbone's.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The precision is not a defined value.</exception>
     /// <exception cref="ArgumentException">Int8 is asked for without calibration images.</exception>
     /// <exception cref="FileNotFoundException">A calibration image does not exist.</exception>
     /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public static ConversionPrecision ForOptions(GoodTransferOptions options)
+    public static ConversionPrecision ForOptions(GoodTransferOptions options, ImagePreprocessing preprocessing)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(preprocessing);
         switch (options.Precision)
         {
             case Precision.Float32:
@@ -73,7 +74,7 @@ internal sealed class ConversionPrecision
                         nameof(options));
                 }
 
-                return Int8(CalibrationImages.FromFiles(paths));
+                return Int8(CalibrationImages.FromFiles(paths, preprocessing));
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), options.Precision, "Unknown precision.");
         }

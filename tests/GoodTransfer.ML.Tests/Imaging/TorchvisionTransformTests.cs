@@ -1,4 +1,5 @@
 using GoodTransfer.ML.Imaging;
+using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML.Data;
 
 namespace GoodTransfer.ML.Tests.Imaging;
@@ -8,6 +9,8 @@ public sealed class TorchvisionTransformTests
     public static TheoryData<string> Images => ImageFixtures.ImageFiles();
 
     public static TheoryData<string> TransformCases => new(ImageFixtures.Instance.TransformCases.Select(c => c.Name));
+
+    public static TheoryData<string, string> OtherPreprocessings => PreprocessingFixtures.TransformsAndImages();
 
     [Theory]
     [MemberData(nameof(Images))]
@@ -22,6 +25,22 @@ public sealed class TorchvisionTransformTests
         Assert.True(
             expected.AsSpan().SequenceEqual(crop.Pixels),
             $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of 50176 pixels");
+    }
+
+    [Theory]
+    [MemberData(nameof(OtherPreprocessings))]
+    public void Resize_and_crop_of_another_preprocessing_matches_torchvision_exactly(string transform, string file)
+    {
+        var fixture = PreprocessingFixtures.Instance.Transform(transform);
+        var size = fixture.Crop;
+        var expected = fixture.Image(file).ReadCrop(size);
+
+        var crop = new TorchvisionTransform(fixture.Preprocessing).ResizeAndCrop(ImageDecoder.DecodeFile(fixture.Image(file).FullPath));
+
+        Assert.Equal((size, size), (crop.Width, crop.Height));
+        Assert.True(
+            expected.AsSpan().SequenceEqual(crop.Pixels),
+            $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of {size * size} pixels");
     }
 
     [Theory]

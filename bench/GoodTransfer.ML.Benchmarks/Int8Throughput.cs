@@ -72,7 +72,7 @@ internal static class Int8Throughput
     /// <summary>The features of each photo, decoded and preprocessed as the featurizer does it.</summary>
     private static List<float[]> Features(string model, IReadOnlyList<string> photos)
     {
-        var tensors = GoodTransfer.ML.Onnx.Quantization.CalibrationImages.FromFiles(photos);
+        var tensors = GoodTransfer.ML.Onnx.Quantization.CalibrationImages.FromFiles(photos, ImagePreprocessing.ImageNet);
         using var session = Session(model);
         using var runOptions = new RunOptions();
         var features = new List<float[]>();

@@ -11,7 +11,7 @@ internal static class PreprocessingCost
     public static void Run(IReadOnlyList<string> photos, int passes)
     {
         var encoded = photos.Select(File.ReadAllBytes).ToList();
-        var tensor = new float[TorchvisionTransform.TensorLength];
+        var tensor = new float[TorchvisionTransform.ImageNet.TensorLength];
         var decoded = encoded.Select((bytes, i) => ImageDecoder.Decode(bytes, photos[i])).ToList();
         double Time(Action<int> step) => Enumerable.Range(0, passes + 1).Select(_ =>
         {
@@ -25,9 +25,9 @@ internal static class PreprocessingCost
         }).Skip(1).Order().ElementAt(passes / 2);
 
         var decode = Time(i => ImageDecoder.Decode(encoded[i], photos[i]));
-        var resize = Time(i => TorchvisionTransform.ResizeAndCrop(decoded[i]));
-        var all = Time(i => TorchvisionTransform.ToTensor(ImageDecoder.Decode(encoded[i], photos[i]), tensor));
-        var files = Time(i => TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(photos[i]), tensor));
+        var resize = Time(i => TorchvisionTransform.ImageNet.ResizeAndCrop(decoded[i]));
+        var all = Time(i => TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.Decode(encoded[i], photos[i]), tensor));
+        var files = Time(i => TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.DecodeFile(photos[i]), tensor));
         var parallel = Enumerable.Range(0, passes + 1).Select(_ => 1000 / ParallelImagesPerSecond(photos)).Skip(1).Order().ElementAt(passes / 2);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Preprocessing, {photos.Count} photos, median of {passes} passes (ms per image): on one core: decode {decode:F2}, resize and crop {resize:F2}, bytes to tensor {all:F2}, file to tensor {files:F2}; on {Environment.ProcessorCount} cores (Parallel.For): file to tensor {parallel:F2} wall"));
     }
@@ -36,9 +36,9 @@ internal static class PreprocessingCost
     public static double ParallelImagesPerSecond(IReadOnlyList<string> photos)
     {
         var clock = Stopwatch.StartNew();
-        Parallel.For(0, photos.Count, () => new float[TorchvisionTransform.TensorLength], (i, _, tensor) =>
+        Parallel.For(0, photos.Count, () => new float[TorchvisionTransform.ImageNet.TensorLength], (i, _, tensor) =>
         {
-            TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(photos[i]), tensor);
+            TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.DecodeFile(photos[i]), tensor);
             return tensor;
         }, _ => { });
         return photos.Count / clock.Elapsed.TotalSeconds;

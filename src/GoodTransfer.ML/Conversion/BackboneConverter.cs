@@ -15,21 +15,21 @@ internal static class BackboneConverter
     /// <exception cref="CheckpointFormatException">It is not.</exception>
     public static void ValidateCheckpoint(string path) => CheckpointReader.Read(path);
 
-    /// <summary>The precision that the settings ask for, with int8's calibration images read and preprocessed.</summary>
+    /// <summary>The precision that the settings ask for, with int8's calibration images read and preprocessed as <paramref name="preprocessing"/> (the backbone's) says.</summary>
     /// <exception cref="ArgumentException">Int8 is asked for without calibration images.</exception>
     /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public static ConversionPrecision PrecisionFor(ConversionSettings settings) => settings.Precision switch
+    public static ConversionPrecision PrecisionFor(ConversionSettings settings, ImagePreprocessing preprocessing) => settings.Precision switch
     {
         Precision.Float16 => ConversionPrecision.Float16,
         Precision.Int8 when settings.CalibrationImages.Count == 0 => throw OptionErrors.Invalid(
             nameof(GoodTransferOptions.CalibrationImages),
             "Precision.Int8 needs GoodTransferOptions.CalibrationImages: a few dozen image files like those to be featurized, whose activation ranges calibrate the int8 model."),
-        Precision.Int8 => ConversionPrecision.Int8(CalibrationImages.FromFiles(settings.CalibrationImages)),
+        Precision.Int8 => ConversionPrecision.Int8(CalibrationImages.FromFiles(settings.CalibrationImages, preprocessing)),
         _ => ConversionPrecision.Float32,
     };
 
     /// <summary>Converts the checkpoint at <paramref name="checkpoint"/> and writes the model to <paramref name="onnxPath"/>, atomically.</summary>
-    /// <param name="backbone">The backbone the checkpoint belongs to: its name goes into the metadata.</param>
+    /// <param name="backbone">The backbone the checkpoint belongs to: its name goes into the metadata, its preprocessing into the graph.</param>
     /// <param name="checkpoint">The checkpoint file.</param>
     /// <param name="onnxPath">Where to write the batched model.</param>
     /// <param name="featureLayer">The stage whose pooled output the model returns.</param>
@@ -62,7 +62,7 @@ internal static class BackboneConverter
             [OnnxMetadataKeys.CheckpointSha256] = sha256,
             [OnnxMetadataKeys.CheckpointLayout] = stateDict.Layout,
         };
-        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, metadata, singleImagePath, precision, recordSha256);
+        var result = ResNetOnnxConverter.Convert(stateDict, onnxPath, featureLayer, backbone.Preprocessing, metadata, singleImagePath, precision, recordSha256);
         return new OnnxExport(
             Path.GetFullPath(onnxPath),
             result.Architecture.Name,

@@ -8,8 +8,9 @@ namespace GoodTransfer.ML.Conversion;
 
 /// <summary>
 /// The converted ONNX models of one backbone, cached in <c>&lt;cache&gt;/onnx/</c> and keyed by the checkpoint's
-/// SHA-256, the converter's version and the feature layer (the options that change the graph; for float16 and
-/// int8 also the rewrite's version, and for int8 a hash of the calibration images' pixels), so that a second
+/// SHA-256, the converter's version, the feature layer and the preprocessing where it is not ImageNet's (what
+/// changes the graph; for float16 and int8 also the rewrite's version, and for int8 a hash of the calibration
+/// images' pixels), so that a second
 /// <c>Fit</c> with the same backbone converts nothing.
 /// </summary>
 /// <remarks>
@@ -39,7 +40,9 @@ internal sealed class ConvertedModelCache
         this.conversion = conversion;
         this.precision = precision;
         this.checkpoint = checkpoint;
-        stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{conversion.FeatureLayer}{precision.CacheSuffix}".ToLowerInvariant();
+        // Models cached before preprocessing could be chosen keep their names: ImageNet's adds nothing.
+        var preprocessing = backbone.Preprocessing == ImagePreprocessing.ImageNet ? string.Empty : "-p" + backbone.Preprocessing.CacheKey;
+        stem = $"{checkpoint.Sha256[..32]}-c{ResNetGraphBuilder.ConverterVersion}-{conversion.FeatureLayer}{preprocessing}{precision.CacheSuffix}".ToLowerInvariant();
         Batched = Path.Combine(acquisition.OnnxFolder, stem + "-batch.onnx");
         SingleImage = Path.Combine(acquisition.OnnxFolder, stem + "-single.onnx");
     }
@@ -58,7 +61,7 @@ internal sealed class ConvertedModelCache
     /// </summary>
     public static ConvertedModelCache Open(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log)
     {
-        var precision = BackboneConverter.PrecisionFor(conversion);
+        var precision = BackboneConverter.PrecisionFor(conversion, backbone.Preprocessing);
         var checkpoint = CheckpointStore.Resolve(backbone, acquisition, log, BackboneConverter.ValidateCheckpoint);
         var cache = new ConvertedModelCache(backbone, acquisition, conversion, precision, checkpoint);
         if (File.Exists(cache.Batched) && File.Exists(cache.SingleImage))

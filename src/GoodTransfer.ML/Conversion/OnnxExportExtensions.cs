@@ -12,12 +12,14 @@ public static class OnnxExportExtensions
     /// checkpoint is first fetched into the cache (see <see cref="GoodTransferOptions"/>).
     /// </summary>
     /// <remarks>
-    /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, 224, 224]</c>, RGB in [0, 1]
-    /// as torchvision's <c>ToTensor</c> gives, N dynamic; ImageNet normalisation (mean 0.485/0.456/0.406,
-    /// std 0.229/0.224/0.225) inside the graph; one output <c>features</c>, float32 <c>[N, C]</c>: the
-    /// global-average-pooled output of the chosen stage (C = 2048 for ResNet-50's last stage), which is
-    /// torchvision's forward with <c>fc</c> removed. BatchNorm is folded into the convolutions.
-    /// The model's metadata names the backbone, the architecture and the checkpoint's SHA-256.
+    /// The graph's contract: one input <c>image</c>, float32 <c>[N, 3, S, S]</c> with S the
+    /// <see cref="Backbone.Preprocessing"/>'s crop size (224 for every catalog backbone), RGB in [0, 1] as torchvision's
+    /// <c>ToTensor</c> gives after its <c>Resize</c> and <c>CenterCrop</c>, N dynamic; the preprocessing's
+    /// normalisation (ImageNet's mean 0.485/0.456/0.406, std 0.229/0.224/0.225) inside the graph; one output
+    /// <c>features</c>, float32 <c>[N, C]</c>: the global-average-pooled output of the chosen stage (C = 2048
+    /// for ResNet-50's last stage), which is torchvision's forward with <c>fc</c> removed. BatchNorm is folded
+    /// into the convolutions. The model's metadata names the backbone, the architecture and the checkpoint's
+    /// SHA-256, and records the preprocessing (<c>goodtransfer.resize_size</c>, <c>crop_size</c>, <c>mean</c>, <c>std</c>).
     /// </remarks>
     /// <param name="backbone">The backbone.</param>
     /// <param name="onnxPath">Where to write the <c>.onnx</c> file.</param>
@@ -31,7 +33,7 @@ public static class OnnxExportExtensions
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         var settings = FeaturizerSettings.From(options ?? new GoodTransferOptions());
-        var precision = BackboneConverter.PrecisionFor(settings.Conversion);
+        var precision = BackboneConverter.PrecisionFor(settings.Conversion, backbone.Preprocessing);
         if (backbone.CheckpointPath is { } local)
         {
             // Hashed on the second core while it is read, rather than before.

@@ -3,27 +3,47 @@ using System.Buffers;
 namespace GoodTransfer.ML.Imaging;
 
 /// <summary>
-/// torchvision 0.14's evaluation transform on a PIL image, before Normalize:
-/// <c>Resize(256)</c>, <c>CenterCrop(224)</c>, <c>ToTensor()</c>. Normalize lives in the ONNX graph.
+/// torchvision 0.14's evaluation transform on a PIL image, before Normalize, for one
+/// <see cref="ImagePreprocessing"/>: <c>Resize(ResizeSize)</c>, <c>CenterCrop(CropSize)</c>, <c>ToTensor()</c>.
+/// Normalize lives in the ONNX graph. An instance holds only sizes and may be shared between threads.
 /// </summary>
-internal static class TorchvisionTransform
+internal sealed class TorchvisionTransform
 {
-    /// <summary>The shorter side after <c>Resize(256)</c>.</summary>
-    public const int ResizeSize = 256;
-
-    /// <summary>The side of <c>CenterCrop(224)</c>.</summary>
-    public const int CropSize = 224;
-
-    /// <summary>Floats in one [3, 224, 224] tensor.</summary>
-    public const int TensorLength = 3 * CropSize * CropSize;
-
-    private const int CropBytes = CropSize * CropSize * 3;
-
     /// <summary><c>ToTensor</c>'s <c>uint8 / 255</c> in float32, for each byte value.</summary>
     private static readonly float[] ByteToUnit = CreateByteToUnit();
 
+    private readonly int cropBytes;
+
+    /// <summary>The transform of <paramref name="preprocessing"/>'s resize and crop.</summary>
+    public TorchvisionTransform(ImagePreprocessing preprocessing)
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        Preprocessing = preprocessing;
+        ResizeSize = preprocessing.ResizeSize;
+        CropSize = preprocessing.CropSize;
+
+        // At most 3 * 4096 * 4096 (ImagePreprocessing.MaxSize): no overflow.
+        TensorLength = 3 * CropSize * CropSize;
+        cropBytes = TensorLength;
+    }
+
+    /// <summary>The transform of <see cref="ImagePreprocessing.ImageNet"/>: <c>Resize(256)</c>, <c>CenterCrop(224)</c>.</summary>
+    public static TorchvisionTransform ImageNet { get; } = new(ImagePreprocessing.ImageNet);
+
+    /// <summary>The preprocessing this transform applies (all of it but Normalize).</summary>
+    public ImagePreprocessing Preprocessing { get; }
+
+    /// <summary>The shorter side after <c>Resize</c>.</summary>
+    public int ResizeSize { get; }
+
+    /// <summary>The side of <c>CenterCrop</c>.</summary>
+    public int CropSize { get; }
+
+    /// <summary>Floats in one <c>[3, CropSize, CropSize]</c> tensor.</summary>
+    public int TensorLength { get; }
+
     /// <summary>
-    /// Writes the [3, 224, 224] CHW float32 tensor of <paramref name="image"/> into
+    /// Writes the <c>[3, CropSize, CropSize]</c> CHW float32 tensor of <paramref name="image"/> into
     /// <paramref name="destination"/>: channel by channel, row by row, each value the 8-bit
     /// sample divided by 255.
     /// </summary>
@@ -31,7 +51,7 @@ internal static class TorchvisionTransform
     /// <paramref name="destination"/> holds fewer than <see cref="TensorLength"/> floats, or the
     /// image is so elongated that its resized long side would not fit Pillow's 32-bit sizes.
     /// </exception>
-    public static void ToTensor(RgbImage image, Span<float> destination)
+    public void ToTensor(RgbImage image, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (destination.Length < TensorLength)
@@ -39,17 +59,17 @@ internal static class TorchvisionTransform
             throw new ArgumentException($"The destination holds {destination.Length} floats; a [3, {CropSize}, {CropSize}] tensor needs {TensorLength}.", nameof(destination));
         }
 
-        var rented = ArrayPool<byte>.Shared.Rent(CropBytes);
+        var rented = ArrayPool<byte>.Shared.Rent(cropBytes);
         try
         {
-            var crop = rented.AsSpan(0, CropBytes);
+            var crop = rented.AsSpan(0, cropBytes);
             ResizeAndCrop(image, crop);
-            const int Plane = CropSize * CropSize;
-            var red = destination[..Plane];
-            var green = destination.Slice(Plane, Plane);
-            var blue = destination.Slice(2 * Plane, Plane);
+            var plane = CropSize * CropSize;
+            var red = destination[..plane];
+            var green = destination.Slice(plane, plane);
+            var blue = destination.Slice(2 * plane, plane);
             var table = ByteToUnit.AsSpan();
-            for (var i = 0; i < Plane; i++)
+            for (var i = 0; i < plane; i++)
             {
                 red[i] = table[crop[3 * i]];
                 green[i] = table[crop[(3 * i) + 1]];
@@ -62,21 +82,22 @@ internal static class TorchvisionTransform
         }
     }
 
-    /// <summary>The 224x224 8-bit result of <c>CenterCrop(224)(Resize(256)(image))</c>.</summary>
-    public static RgbImage ResizeAndCrop(RgbImage image)
+    /// <summary>The <c>CropSize</c> x <c>CropSize</c> 8-bit result of <c>CenterCrop(CropSize)(Resize(ResizeSize)(image))</c>.</summary>
+    public RgbImage ResizeAndCrop(RgbImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var pixels = new byte[CropBytes];
+        var pixels = new byte[cropBytes];
         ResizeAndCrop(image, pixels);
         return new RgbImage(CropSize, CropSize, pixels);
     }
 
     /// <summary>
-    /// The size that <c>Resize(256)</c> gives: the shorter side becomes 256 and the longer side
-    /// <c>int(256 * long / short)</c>, truncated; a square becomes 256x256. An image whose shorter
-    /// side is already 256 is returned unchanged.
+    /// The size that <c>Resize(ResizeSize)</c> gives: the shorter side becomes <see cref="ResizeSize"/> and
+    /// the longer side <c>int(ResizeSize * long / short)</c>, truncated; a square becomes
+    /// <c>ResizeSize</c> x <c>ResizeSize</c>. An image whose shorter side is already <see cref="ResizeSize"/>
+    /// is returned unchanged.
     /// </summary>
-    public static (int Width, int Height) ResizedSize(int width, int height)
+    public (int Width, int Height) ResizedSize(int width, int height)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -94,17 +115,18 @@ internal static class TorchvisionTransform
     }
 
     /// <summary>
-    /// Where <c>CenterCrop(224)</c> starts in an image of this size:
-    /// <c>int(round((size - 224) / 2.0))</c>, with Python's rounding of halves to even.
+    /// Where <c>CenterCrop(CropSize)</c> starts in an image of this size:
+    /// <c>int(round((size - CropSize) / 2.0))</c>, with Python's rounding of halves to even.
     /// </summary>
-    public static (int Left, int Top) CropOrigin(int width, int height) =>
+    public (int Left, int Top) CropOrigin(int width, int height) =>
         ((int)Math.Round((width - CropSize) / 2.0, MidpointRounding.ToEven),
          (int)Math.Round((height - CropSize) / 2.0, MidpointRounding.ToEven));
 
-    private static void ResizeAndCrop(RgbImage image, Span<byte> destination)
+    private void ResizeAndCrop(RgbImage image, Span<byte> destination)
     {
-        // The shorter side becomes 256 >= 224 and the longer side at least as long, so the crop
-        // always fits and torchvision's padding branch is never taken.
+        // The shorter side becomes ResizeSize, at least CropSize (ImagePreprocessing refuses a larger
+        // crop), and the longer side at least as long, so the crop always fits and torchvision's padding
+        // branch is never taken.
         var (width, height) = ResizedSize(image.Width, image.Height);
         var (left, top) = CropOrigin(width, height);
         PillowResize.ResizeRegion(image, width, height, left, top, CropSize, CropSize, destination);

@@ -33,6 +33,21 @@ internal static class OnnxMetadataKeys
     /// <summary>The converter's graph version (<see cref="ResNetGraphBuilder.ConverterVersion"/>).</summary>
     public const string ConverterVersion = "goodtransfer.converter_version";
 
+    /// <summary><see cref="ImagePreprocessing.ResizeSize"/> in decimal, e.g. <c>256</c>.</summary>
+    public const string ResizeSize = "goodtransfer.resize_size";
+
+    /// <summary><see cref="ImagePreprocessing.CropSize"/> in decimal, e.g. <c>224</c>: the input's height and width.</summary>
+    public const string CropSize = "goodtransfer.crop_size";
+
+    /// <summary>
+    /// <see cref="ImagePreprocessing.Mean"/>, RGB, comma-separated, each the shortest decimal that reads back as
+    /// the same float32, invariant culture: <c>0.485,0.456,0.406</c>.
+    /// </summary>
+    public const string Mean = "goodtransfer.mean";
+
+    /// <summary><see cref="ImagePreprocessing.Std"/>, written as <see cref="Mean"/> is: <c>0.229,0.224,0.225</c>.</summary>
+    public const string Std = "goodtransfer.std";
+
     /// <summary><c>float16</c> or <c>int8</c> for a rewritten model; absent for float32.</summary>
     public const string Precision = "goodtransfer.precision";
 

@@ -11,13 +11,16 @@ namespace GoodTransfer.ML.Onnx;
 /// <remarks>
 /// <para>The graph's contract, which the runtime side and users rely on:</para>
 /// <list type="bullet">
-/// <item>One input, <c>image</c>: float32 <c>[N, 3, 224, 224]</c> (<c>N</c> a symbolic batch dimension), RGB in [0, 1].</item>
-/// <item>ImageNet normalisation inside the graph, as torchvision's <c>Normalize</c> computes it: <c>Sub</c> the
-/// mean (0.485, 0.456, 0.406), then <c>Div</c> by the standard deviation (0.229, 0.224, 0.225), both
-/// <c>[1, 3, 1, 1]</c>. It is not folded into <c>conv1</c>, which would be inexact at the zero-padded borders.</item>
+/// <item>One input, <c>image</c>: float32 <c>[N, 3, S, S]</c> (<c>N</c> a symbolic batch dimension, <c>S</c> the
+/// preprocessing's <see cref="ImagePreprocessing.CropSize"/>, 224 for ImageNet), RGB in [0, 1].</item>
+/// <item>The preprocessing's normalisation inside the graph, as torchvision's <c>Normalize</c> computes it: <c>Sub</c> the
+/// mean (ImageNet's 0.485, 0.456, 0.406), then <c>Div</c> by the standard deviation (0.229, 0.224, 0.225), both
+/// <c>[1, 3, 1, 1]</c> float32. It is not folded into <c>conv1</c>, which would be inexact at the zero-padded borders.</item>
 /// <item>The network up to the requested stage: <c>Conv</c> (BatchNorm folded in, every attribute explicit),
 /// <c>Relu</c>, <c>MaxPool</c>, <c>Add</c>; then <c>GlobalAveragePool</c> and <c>Flatten</c>.</item>
 /// <item>One output, <c>features</c>: float32 <c>[N, C]</c>, C the feature size of the requested <see cref="FeatureLayer"/>.</item>
+/// <item>The whole preprocessing in the model's metadata (<see cref="OnnxMetadataKeys.ResizeSize"/>, <see cref="OnnxMetadataKeys.CropSize"/>,
+/// <see cref="OnnxMetadataKeys.Mean"/>, <see cref="OnnxMetadataKeys.Std"/>), so that a user of the file can resize and crop as it expects.</item>
 /// </list>
 /// <para>
 /// Initializers are views of the folded weight arrays (no copy), so the model must be written before
@@ -36,9 +39,6 @@ internal static class ResNetGraphBuilder
     /// <summary>The symbolic name of the batch dimension of the input and the output.</summary>
     public const string BatchDimension = "N";
 
-    /// <summary>The height and width of the input image.</summary>
-    public const int ImageSize = 224;
-
     /// <summary>The ONNX IR version written (8: ONNX 1.10 and later, ONNX Runtime 1.10 and later).</summary>
     public const long IrVersion = 8;
 
@@ -54,17 +54,12 @@ internal static class ResNetGraphBuilder
     /// </summary>
     public const string ConverterVersion = "1";
 
-    /// <summary>ImageNet's per-channel mean, RGB, as in torchvision's transforms.</summary>
-    internal static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
-
-    /// <summary>ImageNet's per-channel standard deviation, RGB, as in torchvision's transforms.</summary>
-    internal static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
-
     /// <summary>Builds the model.</summary>
     /// <param name="architecture">The ResNet.</param>
     /// <param name="convolutions">Its convolutions with BatchNorm folded, by module name, from <see cref="BatchNormFolding.FoldAll"/>. Only those the requested layer needs are used.</param>
     /// <param name="layer">Which stage's pooled output the graph computes.</param>
-    /// <param name="metadata">Entries for the model's <c>metadata_props</c> (the backbone, the checkpoint's SHA-256, ...); the <c>goodtransfer.architecture</c>, <c>feature_layer</c>, <c>feature_size</c> and <c>converter_version</c> entries are added here.</param>
+    /// <param name="preprocessing">The backbone's preprocessing: the input's size is its crop, the normalisation its mean and std.</param>
+    /// <param name="metadata">Entries for the model's <c>metadata_props</c> (the backbone, the checkpoint's SHA-256, ...); the <c>goodtransfer.architecture</c>, <c>feature_layer</c>, <c>feature_size</c>, <c>converter_version</c>, <c>resize_size</c>, <c>crop_size</c>, <c>mean</c> and <c>std</c> entries are added here.</param>
     /// <returns>The model, whose initializers share the folded weight arrays.</returns>
     /// <exception cref="ArgumentException">A convolution is missing or has a weight of the wrong size, or <paramref name="metadata"/> sets a key this method sets.</exception>
     /// <exception cref="PlatformNotSupportedException">The machine is big-endian (ONNX stores weights little-endian, and they are not copied).</exception>
@@ -72,10 +67,12 @@ internal static class ResNetGraphBuilder
         ResNetArchitecture architecture,
         IReadOnlyDictionary<string, FoldedConvolution> convolutions,
         FeatureLayer layer,
+        ImagePreprocessing preprocessing,
         IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(convolutions);
+        ArgumentNullException.ThrowIfNull(preprocessing);
         ArgumentNullException.ThrowIfNull(metadata);
         if (!BitConverter.IsLittleEndian)
         {
@@ -89,6 +86,10 @@ internal static class ResNetGraphBuilder
             [OnnxMetadataKeys.FeatureLayer] = layer.ToString(),
             [OnnxMetadataKeys.FeatureSize] = featureSize.ToString(CultureInfo.InvariantCulture),
             [OnnxMetadataKeys.ConverterVersion] = ConverterVersion,
+            [OnnxMetadataKeys.ResizeSize] = preprocessing.ResizeSize.ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadataKeys.CropSize] = preprocessing.CropSize.ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadataKeys.Mean] = ImagePreprocessing.FormatChannels(preprocessing.Mean, ","),
+            [OnnxMetadataKeys.Std] = ImagePreprocessing.FormatChannels(preprocessing.Std, ","),
         };
         var clash = metadata.Keys.FirstOrDefault(ownMetadata.ContainsKey);
         if (clash is not null)
@@ -98,12 +99,13 @@ internal static class ResNetGraphBuilder
 
         var graph = new GraphProto { Name = $"{architecture.Name} {layer}" };
         var writer = new GraphWriter(graph, convolutions);
-        graph.Input.Add(TensorValueInfo(InputName, new TensorShapeProto.Types.Dimension { DimParam = BatchDimension }, 3, ImageSize, ImageSize));
+        graph.Input.Add(TensorValueInfo(InputName, new TensorShapeProto.Types.Dimension { DimParam = BatchDimension }, 3, preprocessing.CropSize, preprocessing.CropSize));
         graph.Output.Add(TensorValueInfo(OutputName, new TensorShapeProto.Types.Dimension { DimParam = BatchDimension }, featureSize));
 
-        // torchvision's Normalize computes (x - mean) / std; Div rather than Mul by 1/std keeps it bit-exact.
-        var mean = writer.Initializer("normalize.mean", [1, 3, 1, 1], ImageNetMean);
-        var std = writer.Initializer("normalize.std", [1, 3, 1, 1], ImageNetStd);
+        // torchvision's Normalize computes (x - mean) / std in float32 (its mean and std become float32
+        // tensors); Div rather than Mul by 1/std keeps it bit-exact.
+        var mean = writer.Initializer("normalize.mean", [1, 3, 1, 1], [.. preprocessing.Mean]);
+        var std = writer.Initializer("normalize.std", [1, 3, 1, 1], [.. preprocessing.Std]);
         var x = writer.Node("Sub", "normalize.sub", [InputName, mean], "normalize.centered");
         x = writer.Node("Div", "normalize.div", [x, std], "normalized");
 

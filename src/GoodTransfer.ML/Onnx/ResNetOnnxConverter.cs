@@ -23,18 +23,20 @@ internal static class ResNetOnnxConverter
     /// </param>
     /// <param name="onnxPath">Where to write the model; an existing file is replaced only once the new one is complete.</param>
     /// <param name="layer">Which stage's pooled output the model computes.</param>
+    /// <param name="preprocessing">The backbone's preprocessing (<see cref="Backbone.Preprocessing"/>): the model's input is its crop, its normalisation is in the graph, and all of it is in the metadata.</param>
     /// <param name="metadata">Extra <c>metadata_props</c> entries, e.g. the backbone name and the checkpoint's SHA-256.</param>
     /// <param name="singleImagePath">If set, also write the one-image form of <see cref="SingleImageGraph"/> (for ML.NET's OnnxTransformer) there, from the same conversion.</param>
-    /// <param name="precision">The precision to write (<see cref="ConversionPrecision"/>); <see langword="null"/> is float32.</param>
+    /// <param name="precision">The precision to write (<see cref="ConversionPrecision"/>; int8's calibration tensors must come from the same preprocessing); <see langword="null"/> is float32.</param>
     /// <param name="recordSha256">Write each model's SHA-256 record beside it before moving it into place (for the converted-model cache).</param>
     /// <returns>The architecture, the feature size and the path written.</returns>
     /// <exception cref="CheckpointMismatchException">The state dict is not a complete torchvision ResNet; nothing was changed or written.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="layer"/> is not a defined value.</exception>
     /// <exception cref="IOException">The file could not be written.</exception>
-    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, ConversionPrecision? precision = null, bool recordSha256 = false)
+    public static ConversionResult Convert(StateDict stateDict, string onnxPath, FeatureLayer layer, ImagePreprocessing preprocessing, IReadOnlyDictionary<string, string> metadata, string? singleImagePath = null, ConversionPrecision? precision = null, bool recordSha256 = false)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
+        ArgumentNullException.ThrowIfNull(preprocessing);
         ArgumentNullException.ThrowIfNull(metadata);
         if (!Enum.IsDefined(layer))
         {
@@ -43,13 +45,13 @@ internal static class ResNetOnnxConverter
 
         var architecture = ResNetArchitecture.Infer(stateDict);
         var folded = BatchNormFolding.FoldAll(architecture, stateDict);
-        var model = (precision ?? ConversionPrecision.Float32).Apply(ResNetGraphBuilder.Build(architecture, folded, layer, metadata));
+        var model = (precision ?? ConversionPrecision.Float32).Apply(ResNetGraphBuilder.Build(architecture, folded, layer, preprocessing, metadata));
 
         var fullPath = Path.GetFullPath(onnxPath);
         OnnxModelWriter.Write(model, fullPath, recordSha256);
         if (singleImagePath is not null)
         {
-            SingleImageGraph.Apply(model, architecture.FeatureSize(layer));
+            SingleImageGraph.Apply(model, architecture.FeatureSize(layer), preprocessing);
             OnnxModelWriter.Write(model, Path.GetFullPath(singleImagePath), recordSha256);
         }
 

@@ -6,7 +6,8 @@ namespace GoodTransfer.ML.Onnx;
 
 /// <summary>
 /// Rewrites the batched featurizer into the one-image form that ML.NET's <c>OnnxTransformer</c> runs:
-/// input <see cref="InputName"/> float32 <c>[3, 224, 224]</c>, output <see cref="OutputName"/> float32 <c>[C]</c>.
+/// input <see cref="InputName"/> float32 <c>[3, S, S]</c> (<c>S</c> the preprocessing's crop size, 224 for ImageNet),
+/// output <see cref="OutputName"/> float32 <c>[C]</c>.
 /// </summary>
 /// <remarks>
 /// OnnxTransformer feeds one row per call and maps columns to graph inputs and outputs by name; with
@@ -26,11 +27,17 @@ internal static class SingleImageGraph
     /// <summary>The graph output, and the column name that the ONNX step writes.</summary>
     public const string OutputName = "goodtransfer_features";
 
-    public static void Apply(ModelProto model, int featureSize)
+    /// <summary>Rewrites <paramref name="model"/> in place.</summary>
+    /// <param name="model">The batched featurizer, in any precision.</param>
+    /// <param name="featureSize">The length of its features.</param>
+    /// <param name="preprocessing">The preprocessing it was built for: the input is one <c>[3, CropSize, CropSize]</c> image.</param>
+    public static void Apply(ModelProto model, int featureSize, ImagePreprocessing preprocessing)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
         var graph = model.Graph;
         graph.Input.Clear();
-        graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), ResNetGraphBuilder.ImageSize, ResNetGraphBuilder.ImageSize));
+        graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), preprocessing.CropSize, preprocessing.CropSize));
         graph.Output.Clear();
         graph.Output.Add(ResNetGraphBuilder.TensorValueInfo(OutputName, Fixed(featureSize)));
 

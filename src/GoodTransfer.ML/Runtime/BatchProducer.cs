@@ -22,6 +22,7 @@ internal sealed class BatchProducer : IDisposable
 
     private readonly DataViewRowCursor lookahead;
     private readonly Func<Func<RgbImage>> read;
+    private readonly TorchvisionTransform transform;
     private readonly int batchSize;
     private readonly ArrayPool<float> pool;
     private readonly BlockingCollection<ImageBatch> ready;
@@ -33,12 +34,14 @@ internal sealed class BatchProducer : IDisposable
     /// <param name="lookahead">A cursor with the image column active; the producer owns it.</param>
     /// <param name="column">The image column.</param>
     /// <param name="input">The kind of the image column.</param>
+    /// <param name="transform">The backbone's resize, crop and tensor conversion.</param>
     /// <param name="batchSize">Images per batch.</param>
     /// <param name="onGpu">Whether the network runs on a GPU, so that decoding can go on beside it.</param>
     /// <param name="pool">Where the batches' tensor buffers are rented; the shared pool by default.</param>
-    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
+    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, TorchvisionTransform transform, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
     {
         this.lookahead = lookahead;
+        this.transform = transform;
         this.batchSize = batchSize;
         this.pool = pool ?? ArrayPool<float>.Shared;
         read = input.CreateReader(lookahead, column);
@@ -151,7 +154,7 @@ internal sealed class BatchProducer : IDisposable
     /// <summary>Decodes and preprocesses one round of images on every core into new batches; a row that fails keeps its error.</summary>
     private List<ImageBatch> Preprocess(List<Func<RgbImage>> pending)
     {
-        var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, TorchvisionTransform.TensorLength, pool)).ToList();
+        var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, transform.TensorLength, pool)).ToList();
         try
         {
             Parallel.For(0, pending.Count, new ParallelOptions { CancellationToken = stop.Token }, i =>
@@ -160,7 +163,7 @@ internal sealed class BatchProducer : IDisposable
                 var row = i % batchSize;
                 try
                 {
-                    TorchvisionTransform.ToTensor(pending[i](), batch.Tensor(row));
+                    transform.ToTensor(pending[i](), batch.Tensor(row));
                 }
                 catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
                 {

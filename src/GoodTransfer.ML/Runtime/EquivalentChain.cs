@@ -18,17 +18,19 @@ internal sealed class EquivalentChain
     private readonly TransformsCatalog catalog;
     private readonly DataViewSchema inputSchema;
     private readonly ImageInput input;
+    private readonly ImagePreprocessing preprocessing;
     private readonly string inputColumnName;
     private readonly string outputColumnName;
     private readonly ConvertedModelCache models;
     private readonly int? gpuDeviceId;
     private readonly SessionSettings settings;
 
-    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInput input, string inputColumnName, string outputColumnName, ConvertedModelCache models, int? gpuDeviceId, SessionSettings settings)
+    public EquivalentChain(TransformsCatalog catalog, DataViewSchema inputSchema, ImageInput input, ImagePreprocessing preprocessing, string inputColumnName, string outputColumnName, ConvertedModelCache models, int? gpuDeviceId, SessionSettings settings)
     {
         this.catalog = catalog;
         this.inputSchema = inputSchema;
         this.input = input;
+        this.preprocessing = preprocessing;
         this.inputColumnName = inputColumnName;
         this.outputColumnName = outputColumnName;
         this.models = models;

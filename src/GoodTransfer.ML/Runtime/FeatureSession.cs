@@ -15,12 +15,19 @@ internal sealed class FeatureSession : IDisposable
     private readonly InferenceSession session;
     private readonly RunOptions runOptions = new();
 
-    private FeatureSession(InferenceSession session, int featureSize, int? gpuDeviceId)
+    private FeatureSession(InferenceSession session, int imageSize, int featureSize, int? gpuDeviceId)
     {
         this.session = session;
+        ImageSize = imageSize;
         FeatureSize = featureSize;
         GpuDeviceId = gpuDeviceId;
     }
+
+    /// <summary>S, the height and width of the images the model takes (<c>[N, 3, S, S]</c>): the preprocessing's crop size.</summary>
+    public int ImageSize { get; }
+
+    /// <summary>Floats in one image's tensor, <c>3 x S x S</c>.</summary>
+    public int TensorLength => 3 * ImageSize * ImageSize;
 
     /// <summary>C, the length of each feature vector.</summary>
     public int FeatureSize { get; }
@@ -63,8 +70,8 @@ internal sealed class FeatureSession : IDisposable
     {
         using var input = OrtValue.CreateTensorValueFromMemory(
             OrtMemoryInfo.DefaultInstance,
-            images.AsMemory(0, count * Imaging.TorchvisionTransform.TensorLength),
-            [count, 3, Imaging.TorchvisionTransform.CropSize, Imaging.TorchvisionTransform.CropSize]);
+            images.AsMemory(0, count * TensorLength),
+            [count, 3, ImageSize, ImageSize]);
         using var output = OrtValue.CreateTensorValueFromMemory(
             OrtMemoryInfo.DefaultInstance,
             features.AsMemory(0, count * FeatureSize),
@@ -105,8 +112,9 @@ internal sealed class FeatureSession : IDisposable
         var session = new InferenceSession(modelPath, sessionOptions);
         try
         {
-            var dims = session.OutputMetadata[Onnx.ResNetGraphBuilder.OutputName].Dimensions;
-            return new FeatureSession(session, dims[^1], gpuDevice);
+            var input = session.InputMetadata[Onnx.ResNetGraphBuilder.InputName].Dimensions;
+            var output = session.OutputMetadata[Onnx.ResNetGraphBuilder.OutputName].Dimensions;
+            return new FeatureSession(session, input[^1], output[^1], gpuDevice);
         }
         catch
         {

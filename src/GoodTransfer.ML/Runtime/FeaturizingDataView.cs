@@ -1,3 +1,4 @@
+using GoodTransfer.ML.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -14,14 +15,16 @@ internal sealed class FeaturizingDataView : IDataView
     private readonly IDataView source;
     private readonly FeatureSession session;
     private readonly ImageInput input;
+    private readonly TorchvisionTransform transform;
     private readonly int inputColumn;
     private readonly int batchSize;
 
-    public FeaturizingDataView(IDataView source, DataViewSchema schema, FeatureSession session, ImageInput input, string inputColumnName, int batchSize)
+    public FeaturizingDataView(IDataView source, DataViewSchema schema, FeatureSession session, ImageInput input, TorchvisionTransform transform, string inputColumnName, int batchSize)
     {
         this.source = source;
         this.session = session;
         this.input = input;
+        this.transform = transform;
         this.batchSize = batchSize;
         Schema = schema;
         inputColumn = source.Schema[inputColumnName].Index;
@@ -53,7 +56,7 @@ internal sealed class FeaturizingDataView : IDataView
             // A second cursor over the same rows reads ahead for the network; the first serves the other columns in step.
             var column = source.Schema[inputColumn];
             lookahead = source.GetRowCursor([column]);
-            return new Cursor(this, main, new BatchProducer(lookahead, column, input, batchSize, onGpu: session.GpuDeviceId is not null));
+            return new Cursor(this, main, new BatchProducer(lookahead, column, input, transform, batchSize, onGpu: session.GpuDeviceId is not null));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using GoodTransfer.ML.Acquisition;
 using GoodTransfer.ML.Conversion;
+using GoodTransfer.ML.Imaging;
 using GoodTransfer.ML.Runtime;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -87,8 +88,9 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
             session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
-        var chain = new EquivalentChain(catalog, input.Schema, imageInput, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
-        return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
+        var transform = new TorchvisionTransform(Backbone.Preprocessing);
+        var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
+        return new GoodTransferTransformer(chain, session, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

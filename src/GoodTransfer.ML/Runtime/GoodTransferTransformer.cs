@@ -1,3 +1,4 @@
+using GoodTransfer.ML.Imaging;
 using GoodTransfer.ML.Runtime;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -24,13 +25,15 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     private readonly Lazy<TransformerChain<ITransformer>> chain;
     private readonly FeatureSession session;
     private readonly int batchSize;
+    private readonly TorchvisionTransform transform;
     private readonly ImageInput input;
 
-    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
+    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, TorchvisionTransform transform, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
     {
         this.chain = new Lazy<TransformerChain<ITransformer>>(chain.Build, LazyThreadSafetyMode.ExecutionAndPublication);
         this.session = session;
         this.batchSize = batchSize;
+        this.transform = transform;
         this.input = input;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
@@ -77,7 +80,7 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new FeaturizingDataView(input, GetOutputSchema(input.Schema), session, this.input, InputColumnName, batchSize);
+        return new FeaturizingDataView(input, GetOutputSchema(input.Schema), session, this.input, transform, InputColumnName, batchSize);
     }
 
     /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>

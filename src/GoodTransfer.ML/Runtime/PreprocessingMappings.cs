@@ -18,13 +18,13 @@ internal static class PreprocessingMappings
     public const string PathContract = "GoodTransfer.ML.Preprocess.Path.v1";
 
     public static void FromImage(ImageRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(Decode(input.Image), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(Decode(input.Image), output.Pixels);
 
     public static void FromBytes(ImageBytesRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(Decode(input.Bytes), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(Decode(input.Bytes), output.Pixels);
 
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
-        TorchvisionTransform.ToTensor(DecodeFile(input.Path), output.Pixels);
+        TorchvisionTransform.ImageNet.ToTensor(DecodeFile(input.Path), output.Pixels);
 
     /// <summary>A row's image from an image column; the same on the batched path and in a saved model.</summary>
     public static RgbImage Decode(MLImage? image) =>

@@ -38,10 +38,13 @@ public sealed class ImagePathRow
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class PixelsRow
 {
+    // An attribute needs a constant: ImagePreprocessing.ImageNet.CropSize, which a test checks it equals.
+    private const int ImageNetCropSize = 224;
+
     /// <summary>The preprocessed image, CHW float32 RGB in [0, 1], as torchvision's eval transform gives it.</summary>
     [ColumnName(SingleImageGraph.InputName)]
-    [VectorType(3, Imaging.TorchvisionTransform.CropSize, Imaging.TorchvisionTransform.CropSize)]
-    public float[] Pixels { get; set; } = new float[3 * Imaging.TorchvisionTransform.CropSize * Imaging.TorchvisionTransform.CropSize];
+    [VectorType(3, ImageNetCropSize, ImageNetCropSize)]
+    public float[] Pixels { get; set; } = new float[Imaging.TorchvisionTransform.ImageNet.TensorLength];
 }
 
 /// <summary>Names of the featurizer's internal columns; all are dropped from its output.</summary>

@@ -33,18 +33,18 @@ public sealed class ImageFixtures
 
     public ImageFixture Image(string file) => Images.Single(i => i.File == file);
 
-    /// <summary>Pillow's 224x224x3 crop; the file stores each row minus the row above (mod 256), gzipped.</summary>
-    public static byte[] ReadCrop(string relative, string sha256)
+    /// <summary>Pillow's <paramref name="cropSize"/> x <paramref name="cropSize"/> x 3 crop (224 by default); the file stores each row minus the row above (mod 256), gzipped.</summary>
+    public static byte[] ReadCrop(string relative, string sha256, int cropSize = 224)
     {
         using var gzip = new GZipStream(File.OpenRead(PathOf(relative)), CompressionMode.Decompress);
         using var bytes = new MemoryStream();
         gzip.CopyTo(bytes);
         var crop = bytes.ToArray();
-        const int RowBytes = TorchvisionTransform.CropSize * 3;
-        Assert.Equal(RowBytes * TorchvisionTransform.CropSize, crop.Length);
-        for (var i = RowBytes; i < crop.Length; i++)
+        var rowBytes = cropSize * 3;
+        Assert.Equal(rowBytes * cropSize, crop.Length);
+        for (var i = rowBytes; i < crop.Length; i++)
         {
-            crop[i] = (byte)(crop[i] + crop[i - RowBytes]);
+            crop[i] = (byte)(crop[i] + crop[i - rowBytes]);
         }
 
         Assert.Equal(sha256, Sha256(crop));

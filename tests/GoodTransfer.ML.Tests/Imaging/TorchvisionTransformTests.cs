@@ -1,4 +1,5 @@
 using GoodTransfer.ML.Imaging;
+using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML.Data;
 
 namespace GoodTransfer.ML.Tests.Imaging;
@@ -9,6 +10,8 @@ public sealed class TorchvisionTransformTests
 
     public static TheoryData<string> TransformCases => new(ImageFixtures.Instance.TransformCases.Select(c => c.Name));
 
+    public static TheoryData<string, string> OtherPreprocessings => PreprocessingFixtures.TransformsAndImages();
+
     [Theory]
     [MemberData(nameof(Images))]
     public void Resize_and_crop_of_a_decoded_file_matches_torchvision_exactly(string file)
@@ -16,12 +19,28 @@ public sealed class TorchvisionTransformTests
         var fixture = ImageFixtures.Instance.Image(file);
         var expected = fixture.ReadCrop();
 
-        var crop = TorchvisionTransform.ResizeAndCrop(ImageDecoder.DecodeFile(fixture.FullPath));
+        var crop = TorchvisionTransform.ImageNet.ResizeAndCrop(ImageDecoder.DecodeFile(fixture.FullPath));
 
         Assert.Equal((224, 224), (crop.Width, crop.Height));
         Assert.True(
             expected.AsSpan().SequenceEqual(crop.Pixels),
             $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of 50176 pixels");
+    }
+
+    [Theory]
+    [MemberData(nameof(OtherPreprocessings))]
+    public void Resize_and_crop_of_another_preprocessing_matches_torchvision_exactly(string transform, string file)
+    {
+        var fixture = PreprocessingFixtures.Instance.Transform(transform);
+        var size = fixture.Crop;
+        var expected = fixture.Image(file).ReadCrop(size);
+
+        var crop = new TorchvisionTransform(fixture.Preprocessing).ResizeAndCrop(ImageDecoder.DecodeFile(fixture.Image(file).FullPath));
+
+        Assert.Equal((size, size), (crop.Width, crop.Height));
+        Assert.True(
+            expected.AsSpan().SequenceEqual(crop.Pixels),
+            $"max abs diff {ImageFixtures.MaxAbsDiff(expected, crop.Pixels)} in {ImageFixtures.DifferingPixels(expected, crop.Pixels)} of {size * size} pixels");
     }
 
     [Theory]
@@ -31,7 +50,7 @@ public sealed class TorchvisionTransformTests
         var testCase = ImageFixtures.Instance.TransformCases.Single(c => c.Name == name);
         var expected = testCase.ReadCrop();
 
-        var crop = TorchvisionTransform.ResizeAndCrop(testCase.ReadInput());
+        var crop = TorchvisionTransform.ImageNet.ResizeAndCrop(testCase.ReadInput());
 
         Assert.True(
             expected.AsSpan().SequenceEqual(crop.Pixels),
@@ -48,7 +67,7 @@ public sealed class TorchvisionTransformTests
         var fixture = ImageFixtures.Instance.Image(file);
         using var mlImage = MLImage.CreateFromFile(fixture.FullPath);
 
-        var crop = TorchvisionTransform.ResizeAndCrop(ImageDecoder.FromMLImage(mlImage, fixture.File));
+        var crop = TorchvisionTransform.ImageNet.ResizeAndCrop(ImageDecoder.FromMLImage(mlImage, fixture.File));
 
         Assert.Equal(fixture.ReadCrop(), crop.Pixels);
     }
@@ -57,11 +76,11 @@ public sealed class TorchvisionTransformTests
     public void ToTensor_is_CHW_float32_of_the_crop_divided_by_255()
     {
         var image = ImageDecoder.DecodeFile(ImageFixtures.PathOf("coffee_500x333.jpg"));
-        var crop = TorchvisionTransform.ResizeAndCrop(image).Pixels;
-        var tensor = new float[TorchvisionTransform.TensorLength + 5];
-        tensor.AsSpan(TorchvisionTransform.TensorLength).Fill(-1f);
+        var crop = TorchvisionTransform.ImageNet.ResizeAndCrop(image).Pixels;
+        var tensor = new float[TorchvisionTransform.ImageNet.TensorLength + 5];
+        tensor.AsSpan(TorchvisionTransform.ImageNet.TensorLength).Fill(-1f);
 
-        TorchvisionTransform.ToTensor(image, tensor);
+        TorchvisionTransform.ImageNet.ToTensor(image, tensor);
 
         for (var channel = 0; channel < 3; channel++)
         {
@@ -75,7 +94,7 @@ public sealed class TorchvisionTransformTests
             }
         }
 
-        Assert.All(tensor[TorchvisionTransform.TensorLength..], v => Assert.Equal(-1f, v));
+        Assert.All(tensor[TorchvisionTransform.ImageNet.TensorLength..], v => Assert.Equal(-1f, v));
     }
 
     [Fact]
@@ -83,7 +102,7 @@ public sealed class TorchvisionTransformTests
     {
         var image = new RgbImage(1, 1, [1, 2, 3]);
 
-        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ToTensor(image, new float[TorchvisionTransform.TensorLength - 1]));
+        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ImageNet.ToTensor(image, new float[TorchvisionTransform.ImageNet.TensorLength - 1]));
 
         Assert.Equal("destination", error.ParamName);
     }
@@ -101,7 +120,7 @@ public sealed class TorchvisionTransformTests
     [InlineData(4000, 3000, 341, 256)]
     public void Resize_256_keeps_the_aspect_ratio_and_truncates_the_long_side(int width, int height, int expectedWidth, int expectedHeight)
     {
-        Assert.Equal((expectedWidth, expectedHeight), TorchvisionTransform.ResizedSize(width, height));
+        Assert.Equal((expectedWidth, expectedHeight), TorchvisionTransform.ImageNet.ResizedSize(width, height));
     }
 
     [Theory]
@@ -113,14 +132,72 @@ public sealed class TorchvisionTransformTests
     [InlineData(384, 80)]
     public void Center_crop_offsets_round_halves_to_even_as_Python_does(int size, int expectedOffset)
     {
-        Assert.Equal((expectedOffset, expectedOffset), TorchvisionTransform.CropOrigin(size, size));
+        Assert.Equal((expectedOffset, expectedOffset), TorchvisionTransform.ImageNet.CropOrigin(size, size));
     }
 
     [Fact]
     public void An_image_too_elongated_for_Pillow_is_refused()
     {
-        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ResizedSize(100_000_000, 1));
+        var error = Assert.Throws<ArgumentException>(() => TorchvisionTransform.ImageNet.ResizedSize(100_000_000, 1));
 
         Assert.Contains("too elongated", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ImageNet_transform_takes_its_sizes_from_the_ImageNet_preprocessing()
+    {
+        var imageNet = TorchvisionTransform.ImageNet;
+
+        Assert.Same(ImagePreprocessing.ImageNet, imageNet.Preprocessing);
+        Assert.Equal((256, 224, 3 * 224 * 224), (imageNet.ResizeSize, imageNet.CropSize, imageNet.TensorLength));
+    }
+
+    [Theory]
+    [InlineData(232, 224, 500, 333, 348, 232)] // int(232 * 500 / 333) = int(348.35)
+    [InlineData(232, 224, 232, 900, 232, 900)] // shorter side already 232: unchanged
+    [InlineData(160, 128, 333, 500, 160, 240)] // int(240.24)
+    [InlineData(160, 128, 640, 427, 239, 160)] // int(239.81): truncated, not rounded
+    [InlineData(160, 128, 1, 1, 160, 160)]
+    public void Resize_uses_the_preprocessings_resize_size(int resizeSize, int cropSize, int width, int height, int expectedWidth, int expectedHeight)
+    {
+        var transform = new TorchvisionTransform(new ImagePreprocessing(resizeSize, cropSize, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]));
+
+        Assert.Equal((expectedWidth, expectedHeight), transform.ResizedSize(width, height));
+    }
+
+    [Theory]
+    [InlineData(161, 16)] // round(16.5) = 16: halves go to even
+    [InlineData(163, 18)] // round(17.5) = 18
+    [InlineData(128, 0)]
+    [InlineData(240, 56)]
+    public void Center_crop_uses_the_preprocessings_crop_size(int size, int expectedOffset)
+    {
+        var transform = new TorchvisionTransform(new ImagePreprocessing(160, 128, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]));
+
+        Assert.Equal((expectedOffset, expectedOffset), transform.CropOrigin(size, size));
+    }
+
+    [Fact]
+    public void A_smaller_crop_gives_a_smaller_tensor_of_the_same_layout()
+    {
+        var transform = new TorchvisionTransform(new ImagePreprocessing(160, 128, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]));
+        var image = ImageDecoder.DecodeFile(ImageFixtures.PathOf("coffee_500x333.jpg"));
+        var crop = transform.ResizeAndCrop(image);
+        var tensor = new float[transform.TensorLength];
+
+        transform.ToTensor(image, tensor);
+
+        Assert.Equal((128, 128, 3 * 128 * 128), (crop.Width, crop.Height, transform.TensorLength));
+        for (var channel = 0; channel < 3; channel++)
+        {
+            for (var i = 0; i < 128 * 128; i++)
+            {
+                Assert.Equal(crop.Pixels[(3 * i) + channel] / 255f, tensor[(channel * 128 * 128) + i]);
+            }
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => transform.ToTensor(image, new float[transform.TensorLength - 1]));
+        Assert.Equal("destination", error.ParamName);
+        Assert.StartsWith("The destination holds 49151 floats; a [3, 128, 128] tensor needs 49152.", error.Message, StringComparison.Ordinal);
     }
 }

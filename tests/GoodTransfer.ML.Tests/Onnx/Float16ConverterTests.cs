@@ -43,7 +43,7 @@ public sealed class Float16ConverterTests(Xunit.Abstractions.ITestOutputHelper o
     public void Full_size_resnet50_in_float16_keeps_its_features()
     {
         var architecture = SyntheticResNet.Torchvision("resnet50");
-        var fp32 = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture, seed: 16)), FeatureLayer.Layer4, new Dictionary<string, string>());
+        var fp32 = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture, seed: 16)), FeatureLayer.Layer4, ImagePreprocessing.ImageNet, new Dictionary<string, string>());
         var fp16 = Float16Converter.Convert(fp32);
 
         var cosine = QuantizationFixtures.WorstHeldOutCosine(fp16, fp32);
@@ -81,7 +81,7 @@ public sealed class Float16ConverterTests(Xunit.Abstractions.ITestOutputHelper o
         var architecture = SyntheticResNet.Torchvision("resnet18");
         var folded = BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture, seed: 1));
         folded["layer2.0.conv1"].Weight[3] = 70000f;
-        var fp32 = ResNetGraphBuilder.Build(architecture, folded, FeatureLayer.Layer4, new Dictionary<string, string>());
+        var fp32 = ResNetGraphBuilder.Build(architecture, folded, FeatureLayer.Layer4, ImagePreprocessing.ImageNet, new Dictionary<string, string>());
 
         var error = Assert.Throws<ArgumentException>(() => Float16Converter.Convert(fp32));
 

@@ -21,13 +21,13 @@ internal sealed class TemporaryFolder : IDisposable
 /// <summary>Runs a featurizer model in ONNX Runtime (CPU) and compares feature vectors.</summary>
 internal static class OnnxFeaturizer
 {
-    /// <summary>Runs the model on a batch of <c>[batch, 3, 224, 224]</c> images.</summary>
+    /// <summary>Runs the model on a batch of <c>[batch, 3, size, size]</c> images.</summary>
     /// <returns>The <c>features</c> output and its shape.</returns>
-    public static (float[] Values, long[] Shape) Run(string modelPath, float[] images, int batch)
+    public static (float[] Values, long[] Shape) Run(string modelPath, float[] images, int batch, int size = 224)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 2 };
         using var session = new InferenceSession(modelPath, options);
-        using var input = OrtValue.CreateTensorValueFromMemory(images, [batch, 3, 224, 224]);
+        using var input = OrtValue.CreateTensorValueFromMemory(images, [batch, 3, size, size]);
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, ["image"], [input], ["features"]);
         var output = outputs[0];

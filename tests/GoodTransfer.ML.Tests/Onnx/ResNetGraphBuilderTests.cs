@@ -82,6 +82,49 @@ public class ResNetGraphBuilderTests
         Assert.Equal("Layer4", metadata["goodtransfer.feature_layer"]);
         Assert.Equal("256", metadata["goodtransfer.feature_size"]);
         Assert.Equal(ResNetGraphBuilder.ConverterVersion, metadata["goodtransfer.converter_version"]);
+        Assert.Equal("256", metadata["goodtransfer.resize_size"]);
+        Assert.Equal("224", metadata["goodtransfer.crop_size"]);
+        Assert.Equal("0.485,0.456,0.406", metadata["goodtransfer.mean"]);
+        Assert.Equal("0.229,0.224,0.225", metadata["goodtransfer.std"]);
+    }
+
+    [Fact]
+    public void The_preprocessing_sets_the_input_size_the_normalisation_and_the_metadata()
+    {
+        var preprocessing = new ImagePreprocessing(160, 128, [0.5f, 0.25f, 0.125f], [0.25f, 0.5f, 1f / 3]);
+
+        var model = Build(SyntheticResNet.TinyBottleneck, FeatureLayer.Layer4, preprocessing);
+
+        var input = Assert.Single(model.Graph.Input);
+        Assert.Equal("N", input.Type.TensorType.Shape.Dim[0].DimParam);
+        Assert.Equal([3L, 128L, 128L], input.Type.TensorType.Shape.Dim.Skip(1).Select(d => d.DimValue));
+        Assert.Equal([0.5f, 0.25f, 0.125f], FloatsOf(model.Graph.Initializer.Single(t => t.Name == "normalize.mean")));
+        Assert.Equal([0.25f, 0.5f, 1f / 3], FloatsOf(model.Graph.Initializer.Single(t => t.Name == "normalize.std")));
+        var metadata = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal("160", metadata["goodtransfer.resize_size"]);
+        Assert.Equal("128", metadata["goodtransfer.crop_size"]);
+        Assert.Equal("0.5,0.25,0.125", metadata["goodtransfer.mean"]);
+        Assert.Equal("0.25,0.5,0.33333334", metadata["goodtransfer.std"]);
+        Assert.Equal(1f / 3, float.Parse(metadata["goodtransfer.std"].Split(',')[2], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void ONNX_Runtime_runs_a_graph_for_a_smaller_crop()
+    {
+        var architecture = SyntheticResNet.TinyBasic;
+        using var folder = new TemporaryFolder();
+        var path = folder.File("model.onnx");
+        OnnxModelWriter.Write(Build(architecture, FeatureLayer.Layer4, new ImagePreprocessing(160, 128, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f])), path);
+
+        using (var session = new InferenceSession(path))
+        {
+            Assert.Equal([-1, 3, 128, 128], session.InputMetadata["image"].Dimensions);
+            Assert.Equal("128", session.ModelMetadata.CustomMetadataMap["goodtransfer.crop_size"]);
+        }
+
+        var (values, shape) = OnnxFeaturizer.Run(path, SyntheticResNet.Images(2, seed: 3, size: 128), 2, size: 128);
+        Assert.Equal([2, architecture.FeatureSize(FeatureLayer.Layer4)], shape);
+        Assert.All(values, v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
@@ -168,7 +211,7 @@ public class ResNetGraphBuilderTests
         var stateDict = SyntheticResNet.Create(SyntheticResNet.TinyBasic);
         var architecture = ResNetArchitecture.Infer(stateDict);
         var folded = BatchNormFolding.FoldAll(architecture, stateDict);
-        var model = ResNetGraphBuilder.Build(architecture, folded, FeatureLayer.Layer4, CallerMetadata);
+        var model = ResNetGraphBuilder.Build(architecture, folded, FeatureLayer.Layer4, ImagePreprocessing.ImageNet, CallerMetadata);
         var weight = model.Graph.Initializer.Single(t => t.Name == "layer3.0.conv2.weight");
 
         folded["layer3.0.conv2"].Weight[5] = 1234.5f;
@@ -177,23 +220,26 @@ public class ResNetGraphBuilderTests
         Assert.Equal(folded["layer3.0.conv2"].Weight.Length * sizeof(float), weight.RawData.Length);
     }
 
-    [Fact]
-    public void Metadata_may_not_override_the_converters_own_keys()
+    [Theory]
+    [InlineData("goodtransfer.feature_size")]
+    [InlineData("goodtransfer.crop_size")]
+    [InlineData("goodtransfer.mean")]
+    public void Metadata_may_not_override_the_converters_own_keys(string key)
     {
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["goodtransfer.feature_size"] = "1" };
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [key] = "1" };
         var stateDict = SyntheticResNet.Create(SyntheticResNet.TinyBasic);
         var architecture = ResNetArchitecture.Infer(stateDict);
 
-        var error = Assert.Throws<ArgumentException>(() => ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, stateDict), FeatureLayer.Layer4, metadata));
+        var error = Assert.Throws<ArgumentException>(() => ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, stateDict), FeatureLayer.Layer4, ImagePreprocessing.ImageNet, metadata));
 
-        Assert.Contains("goodtransfer.feature_size", error.Message, StringComparison.Ordinal);
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
-    private static ModelProto Build(ResNetArchitecture architecture, FeatureLayer layer)
+    private static ModelProto Build(ResNetArchitecture architecture, FeatureLayer layer, ImagePreprocessing? preprocessing = null)
     {
         var stateDict = SyntheticResNet.Create(architecture);
         var inferred = ResNetArchitecture.Infer(stateDict);
-        return ResNetGraphBuilder.Build(inferred, BatchNormFolding.FoldAll(inferred, stateDict), layer, CallerMetadata);
+        return ResNetGraphBuilder.Build(inferred, BatchNormFolding.FoldAll(inferred, stateDict), layer, preprocessing ?? ImagePreprocessing.ImageNet, CallerMetadata);
     }
 
     private static AttributeProto Attribute(NodeProto node, string name) => node.Attribute.Single(a => a.Name == name);

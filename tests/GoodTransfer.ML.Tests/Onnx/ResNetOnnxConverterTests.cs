@@ -1,5 +1,10 @@
+using System.Security.Cryptography;
 using GoodTransfer.ML.Checkpoints;
 using GoodTransfer.ML.Onnx;
+using GoodTransfer.ML.Onnx.Proto;
+using GoodTransfer.ML.Tests.Support;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
@@ -26,7 +31,7 @@ public class ResNetOnnxConverterTests
         const int batch = 2;
         var images = SyntheticResNet.Images(batch, seed: 5);
 
-        var result = ResNetOnnxConverter.Convert(SyntheticResNet.Create(architecture, seed: 3), path, FeatureLayer.AllLayers, Metadata);
+        var result = ResNetOnnxConverter.Convert(SyntheticResNet.Create(architecture, seed: 3), path, FeatureLayer.AllLayers, ImagePreprocessing.ImageNet, Metadata);
         var (features, shape) = OnnxFeaturizer.Run(path, images, batch);
 
         Assert.Equal(architecture, result.Architecture);
@@ -54,7 +59,7 @@ public class ResNetOnnxConverterTests
         float[] Features(FeatureLayer layer)
         {
             var path = folder.File($"{layer}.onnx");
-            ResNetOnnxConverter.Convert(SyntheticResNet.Create(architecture), path, layer, Metadata);
+            ResNetOnnxConverter.Convert(SyntheticResNet.Create(architecture), path, layer, ImagePreprocessing.ImageNet, Metadata);
             return OnnxFeaturizer.Run(path, images, 1).Values;
         }
 
@@ -76,7 +81,7 @@ public class ResNetOnnxConverterTests
         using var folder = new TemporaryFolder();
         var path = folder.File("resnet50.onnx");
 
-        var result = ResNetOnnxConverter.Convert(SyntheticResNet.Create(SyntheticResNet.Torchvision("resnet50")), path, FeatureLayer.Layer4, Metadata);
+        var result = ResNetOnnxConverter.Convert(SyntheticResNet.Create(SyntheticResNet.Torchvision("resnet50")), path, FeatureLayer.Layer4, ImagePreprocessing.ImageNet, Metadata);
         var (features, shape) = OnnxFeaturizer.Run(path, SyntheticResNet.Images(1, seed: 1), 1);
 
         Assert.Equal("resnet50", result.Architecture.Name);
@@ -104,9 +109,68 @@ public class ResNetOnnxConverterTests
         using var folder = new TemporaryFolder();
         var path = folder.File("model.onnx");
 
-        Assert.Throws<CheckpointMismatchException>(() => ResNetOnnxConverter.Convert(SyntheticResNet.FromTensors(tensors), path, FeatureLayer.Layer4, Metadata));
+        Assert.Throws<CheckpointMismatchException>(() => ResNetOnnxConverter.Convert(SyntheticResNet.FromTensors(tensors), path, FeatureLayer.Layer4, ImagePreprocessing.ImageNet, Metadata));
 
         Assert.Empty(Directory.GetFiles(folder.Path));
         Assert.Equal(before, weight);
     }
+
+    [Theory]
+    [InlineData(Precision.Float32, "b2b23f167f4683ca9772b32b1b1a910928fbef335b92851051f7f12ffd722f21", "acc711fb2daaedab1f247ccb2e94939afb374b1467392c838cce4b7691bcc7ff")]
+    [InlineData(Precision.Float16, "7cb5420c6e8d1a3ab1ce3d001f742df0c5ed2ef0502b9336ea2d2f7d6812e776", "5d4d8a0dea4d36921bac4e6ce030dd06306e8301a5582f4e11013cae40782374")]
+    public void ImageNet_conversion_writes_the_graph_it_wrote_before_preprocessing_was_a_parameter(Precision precision, string batchedSha256, string singleImageSha256)
+    {
+        // SHA-256 of the graphs (the model minus its metadata and producer version) that converter version 1
+        // wrote for this checkpoint when ImageNet's sizes, mean and std were constants of the converter.
+        using var folder = new TemporaryFolder();
+        var stateDict = CheckpointReader.Read(FixtureManifest.Instance.Checkpoint("bottleneck_moco_v2.pth").FullPath);
+
+        ResNetOnnxConverter.Convert(stateDict, folder.File("batch.onnx"), FeatureLayer.Layer4, ImagePreprocessing.ImageNet, Metadata, folder.File("single.onnx"), precision == Precision.Float16 ? ConversionPrecision.Float16 : ConversionPrecision.Float32);
+
+        Assert.Equal(batchedSha256, GraphSha256(folder.File("batch.onnx")));
+        Assert.Equal(singleImageSha256, GraphSha256(folder.File("single.onnx")));
+    }
+
+    [Fact]
+    public void ImageNet_conversion_adds_only_the_preprocessing_to_the_metadata()
+    {
+        using var folder = new TemporaryFolder();
+        var path = folder.File("model.onnx");
+
+        ResNetOnnxConverter.Convert(SyntheticResNet.Create(SyntheticResNet.TinyBasic), path, FeatureLayer.Layer4, ImagePreprocessing.ImageNet, Metadata);
+
+        var metadata = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).MetadataProps.Select(p => (p.Key, p.Value)).ToList();
+        Assert.Equal(
+            [
+                ("goodtransfer.backbone", "synthetic"),
+                ("goodtransfer.architecture", SyntheticResNet.TinyBasic.Name),
+                ("goodtransfer.converter_version", ResNetGraphBuilder.ConverterVersion),
+                ("goodtransfer.crop_size", "224"),
+                ("goodtransfer.feature_layer", "Layer4"),
+                ("goodtransfer.feature_size", "32"),
+                ("goodtransfer.mean", "0.485,0.456,0.406"),
+                ("goodtransfer.resize_size", "256"),
+                ("goodtransfer.std", "0.229,0.224,0.225"),
+            ],
+            metadata);
+    }
+
+    [Fact]
+    public void Both_forms_take_their_input_size_from_the_preprocessing()
+    {
+        using var folder = new TemporaryFolder();
+        var preprocessing = new ImagePreprocessing(160, 128, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]);
+
+        var result = ResNetOnnxConverter.Convert(SyntheticResNet.Create(SyntheticResNet.TinyBasic), folder.File("batch.onnx"), FeatureLayer.Layer4, preprocessing, Metadata, folder.File("single.onnx"));
+
+        using var batched = new InferenceSession(folder.File("batch.onnx"));
+        using var single = new InferenceSession(folder.File("single.onnx"));
+        Assert.Equal([-1, 3, 128, 128], batched.InputMetadata[ResNetGraphBuilder.InputName].Dimensions);
+        Assert.Equal([3, 128, 128], single.InputMetadata[SingleImageGraph.InputName].Dimensions);
+        Assert.Equal([result.FeatureSize], single.OutputMetadata[SingleImageGraph.OutputName].Dimensions);
+        Assert.Equal("160", single.ModelMetadata.CustomMetadataMap[OnnxMetadataKeys.ResizeSize]);
+    }
+
+    private static string GraphSha256(string path) =>
+        Convert.ToHexStringLower(SHA256.HashData(ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph.ToByteArray()));
 }

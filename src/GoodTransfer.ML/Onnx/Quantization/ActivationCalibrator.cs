@@ -13,9 +13,9 @@ namespace GoodTransfer.ML.Onnx.Quantization;
 internal static class ActivationCalibrator
 {
     /// <summary>The smallest and largest value of each named activation over all images.</summary>
-    /// <param name="model">The float model; it is not changed. Its one input is <c>[N, 3, 224, 224]</c>.</param>
+    /// <param name="model">The float model; it is not changed. Its one input is <c>[N, 3, S, S]</c>, S the preprocessing's crop size.</param>
     /// <param name="values">The activations to measure (names of values in the graph).</param>
-    /// <param name="images">The calibration images, each a <c>[3, 224, 224]</c> tensor as <c>ToTensor</c> gives it.</param>
+    /// <param name="images">The calibration images, each a <c>[3, S, S]</c> tensor as <c>ToTensor</c> gives it.</param>
     /// <returns>Each value's range.</returns>
     /// <exception cref="ArgumentException">No image, or an image of the wrong size.</exception>
     public static Dictionary<string, ActivationRange> MinMax(ModelProto model, IReadOnlyList<string> values, IReadOnlyList<float[]> images)

@@ -23,20 +23,22 @@ internal static class CalibrationImages
         return Sha256Hex.Format(hash.GetHashAndReset());
     }
 
-    /// <summary>Decodes each file and applies torchvision's <c>Resize(256)</c>, <c>CenterCrop(224)</c>, <c>ToTensor</c>.</summary>
+    /// <summary>Decodes each file and applies the backbone's <c>Resize</c>, <c>CenterCrop</c> and <c>ToTensor</c>, as the featurizer will.</summary>
     /// <param name="paths">Image files (JPEG, PNG, ...).</param>
-    /// <returns>One <c>[3, 224, 224]</c> tensor per file, in order.</returns>
+    /// <param name="preprocessing">The preprocessing of the backbone being quantized.</param>
+    /// <returns>One <c>[3, CropSize, CropSize]</c> tensor per file, in order.</returns>
     /// <exception cref="ArgumentException">No path is given.</exception>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="InvalidImageException">A file is not an image that can be decoded.</exception>
-    public static List<float[]> FromFiles(IEnumerable<string> paths)
+    public static List<float[]> FromFiles(IEnumerable<string> paths, ImagePreprocessing preprocessing)
     {
         ArgumentNullException.ThrowIfNull(paths);
+        var transform = new TorchvisionTransform(preprocessing);
         var tensors = new List<float[]>();
         foreach (var path in paths)
         {
-            var tensor = new float[TorchvisionTransform.TensorLength];
-            TorchvisionTransform.ToTensor(ImageDecoder.DecodeFile(path), tensor);
+            var tensor = new float[transform.TensorLength];
+            transform.ToTensor(ImageDecoder.DecodeFile(path), tensor);
             tensors.Add(tensor);
         }
 

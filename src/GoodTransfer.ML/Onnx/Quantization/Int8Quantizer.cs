@@ -38,8 +38,8 @@ internal static class Int8Quantizer
     public const string QuantizerVersion = "1";
 
     /// <summary>Quantizes a float featurizer.</summary>
-    /// <param name="model">The float model, in the batched form (input <c>[N, 3, 224, 224]</c>); it is not changed.</param>
-    /// <param name="calibrationImages">Images like those the model will featurize, each a <c>[3, 224, 224]</c> tensor as <c>ToTensor</c> gives it (RGB in [0, 1]).</param>
+    /// <param name="model">The float model, in the batched form (input <c>[N, 3, S, S]</c>, S the preprocessing's crop size); it is not changed.</param>
+    /// <param name="calibrationImages">Images like those the model will featurize, each a <c>[3, S, S]</c> tensor as <c>ToTensor</c> gives it with the model's preprocessing (RGB in [0, 1]).</param>
     /// <returns>The QDQ model, with the same inputs, outputs and metadata, plus <see cref="OnnxMetadataKeys.Precision"/> and <see cref="OnnxMetadataKeys.Calibration"/>.</returns>
     /// <exception cref="ArgumentException">No calibration image, an image of the wrong size, or a graph that is not a float featurizer.</exception>
     public static ModelProto Quantize(ModelProto model, IReadOnlyList<float[]> calibrationImages)

@@ -89,7 +89,7 @@ public sealed class Int8FashionMnistTests(Xunit.Abstractions.ITestOutputHelper o
         {
             var chunk = images.Skip(start).Take(Batch).ToList();
             var input = chunk.SelectMany(t => t).ToArray();
-            using var value = OrtValue.CreateTensorValueFromMemory(input, [chunk.Count, 3, TorchvisionTransform.CropSize, TorchvisionTransform.CropSize]);
+            using var value = OrtValue.CreateTensorValueFromMemory(input, [chunk.Count, 3, TorchvisionTransform.ImageNet.CropSize, TorchvisionTransform.ImageNet.CropSize]);
             using var results = session.Run(runOptions, ["image"], [value], ["features"]);
             var all = results[0].GetTensorDataAsSpan<float>();
             var size = all.Length / chunk.Count;
@@ -116,8 +116,8 @@ public sealed class Int8FashionMnistTests(Xunit.Abstractions.ITestOutputHelper o
                 rgb[3 * p] = rgb[(3 * p) + 1] = rgb[(3 * p) + 2] = gray[p];
             }
 
-            tensors[i] = new float[TorchvisionTransform.TensorLength];
-            TorchvisionTransform.ToTensor(new RgbImage(Side, Side, rgb), tensors[i]);
+            tensors[i] = new float[TorchvisionTransform.ImageNet.TensorLength];
+            TorchvisionTransform.ImageNet.ToTensor(new RgbImage(Side, Side, rgb), tensors[i]);
         });
         return [.. tensors];
     }

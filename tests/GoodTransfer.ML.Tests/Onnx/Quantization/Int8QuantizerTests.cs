@@ -119,8 +119,8 @@ public sealed class Int8QuantizerTests(Xunit.Abstractions.ITestOutputHelper outp
     {
         var clock = Stopwatch.StartNew();
         var architecture = SyntheticResNet.Torchvision("resnet50");
-        var fp32 = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture, seed: 50)), FeatureLayer.Layer4, new Dictionary<string, string>());
-        var calibration = CalibrationImages.FromFiles(QuantizationFixtures.CalibrationPaths);
+        var fp32 = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture, seed: 50)), FeatureLayer.Layer4, ImagePreprocessing.ImageNet, new Dictionary<string, string>());
+        var calibration = CalibrationImages.FromFiles(QuantizationFixtures.CalibrationPaths, ImagePreprocessing.ImageNet);
 
         var int8 = Int8Quantizer.Quantize(fp32, calibration);
         var quantizeSeconds = clock.Elapsed.TotalSeconds;

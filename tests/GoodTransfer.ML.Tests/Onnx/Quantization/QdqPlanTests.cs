@@ -9,7 +9,7 @@ public sealed class QdqPlanTests
     private static ModelProto Model(FeatureLayer layer)
     {
         var architecture = SyntheticResNet.TinyBottleneck;
-        return ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture)), layer, new Dictionary<string, string>());
+        return ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture)), layer, ImagePreprocessing.ImageNet, new Dictionary<string, string>());
     }
 
     [Fact]

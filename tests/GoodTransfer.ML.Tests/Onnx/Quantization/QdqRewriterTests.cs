@@ -9,7 +9,7 @@ public sealed class QdqRewriterTests
     private static (ModelProto Float, ModelProto Quantized) Models()
     {
         var architecture = SyntheticResNet.TinyBottleneck;
-        var model = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture)), FeatureLayer.Layer4, new Dictionary<string, string>());
+        var model = ResNetGraphBuilder.Build(architecture, BatchNormFolding.FoldAll(architecture, SyntheticResNet.Create(architecture)), FeatureLayer.Layer4, ImagePreprocessing.ImageNet, new Dictionary<string, string>());
         var plan = QdqPlan.For(model.Graph);
         var parameters = plan.Activations.ToDictionary(a => a, _ => new ActivationQuantization(0.05f, 7));
         return (model, QdqRewriter.Rewrite(model, plan, parameters));

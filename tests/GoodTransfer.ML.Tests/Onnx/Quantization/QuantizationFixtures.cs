@@ -28,7 +28,7 @@ internal static class QuantizationFixtures
 
     /// <summary>The held-out images as one <c>[N, 3, 224, 224]</c> batch.</summary>
     public static float[] HeldOutBatch() =>
-        [.. GoodTransfer.ML.Onnx.Quantization.CalibrationImages.FromFiles(HeldOutPaths).SelectMany(t => t)];
+        [.. GoodTransfer.ML.Onnx.Quantization.CalibrationImages.FromFiles(HeldOutPaths, ImagePreprocessing.ImageNet).SelectMany(t => t)];
 
     /// <summary>Runs a batched featurizer file with ONNX Runtime (2 threads, every optimization) and returns its features.</summary>
     public static float[] Features(string onnxPath, float[] images, int batch) => OnnxFeaturizer.Run(onnxPath, images, batch).Values;

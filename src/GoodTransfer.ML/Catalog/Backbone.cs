@@ -18,7 +18,8 @@ public sealed partial class Backbone
         IReadOnlyList<int> paperTables,
         string? architecture,
         int? featureSize,
-        string? sha256 = null)
+        string? sha256 = null,
+        ImagePreprocessing? preprocessing = null)
     {
         Name = name;
         FileName = fileName;
@@ -31,6 +32,7 @@ public sealed partial class Backbone
         Architecture = architecture;
         FeatureSize = featureSize;
         Sha256 = sha256;
+        Preprocessing = preprocessing ?? ImagePreprocessing.ImageNet;
     }
 
     /// <summary>The backbone's name: the catalog member's name (<c>MocoV2ImageNet</c>), or a local file's name without extension.</summary>
@@ -79,8 +81,11 @@ public sealed partial class Backbone
     /// </summary>
     public string? Sha256 { get; }
 
-    /// <summary>The preprocessing the backbone was trained and evaluated with; the featurizer applies it.</summary>
-    public ImagePreprocessing Preprocessing { get; } = ImagePreprocessing.ImageNet;
+    /// <summary>
+    /// The preprocessing the backbone was trained and evaluated with, which the featurizer applies exactly:
+    /// <see cref="ImagePreprocessing.ImageNet"/> for every catalog entry, or what <see cref="FromFile"/> was given.
+    /// </summary>
+    public ImagePreprocessing Preprocessing { get; }
 
     /// <summary>
     /// A backbone for a PyTorch checkpoint on disk: a torchvision ResNet state dict in any of the
@@ -89,10 +94,16 @@ public sealed partial class Backbone
     /// zip or legacy format. The file is only read when it is used.
     /// </summary>
     /// <param name="checkpointPath">Path of the <c>.pth</c> file.</param>
+    /// <param name="preprocessing">
+    /// The preprocessing the checkpoint was trained and evaluated with. The default is
+    /// <see cref="ImagePreprocessing.ImageNet"/> (<c>Resize(256)</c>, <c>CenterCrop(224)</c>, ImageNet's mean and
+    /// std), as for the paper's backbones; torchvision's newer ResNet-50 weights (<c>IMAGENET1K_V2</c>), say, are
+    /// evaluated with <c>new ImagePreprocessing(232, 224, ImagePreprocessing.ImageNet.Mean, ImagePreprocessing.ImageNet.Std)</c>.
+    /// </param>
     /// <returns>The backbone.</returns>
     /// <exception cref="ArgumentException">The path is empty.</exception>
     /// <exception cref="FileNotFoundException">No file exists at the path.</exception>
-    public static Backbone FromFile(string checkpointPath)
+    public static Backbone FromFile(string checkpointPath, ImagePreprocessing? preprocessing = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(checkpointPath);
         var fullPath = Path.GetFullPath(checkpointPath);
@@ -101,7 +112,7 @@ public sealed partial class Backbone
             throw new FileNotFoundException($"No checkpoint file at '{fullPath}'.", fullPath);
         }
 
-        return new Backbone(Path.GetFileNameWithoutExtension(fullPath), Path.GetFileName(fullPath), url: null, fullPath, null, null, null, [], null, null);
+        return new Backbone(Path.GetFileNameWithoutExtension(fullPath), Path.GetFileName(fullPath), url: null, fullPath, null, null, null, [], null, null, preprocessing: preprocessing);
     }
 
     /// <inheritdoc/>
@@ -109,5 +120,5 @@ public sealed partial class Backbone
 
     /// <summary>This catalog entry with a pinned SHA-256: how the tests check that a download with another hash is refused.</summary>
     internal Backbone WithSha256(string sha256) =>
-        new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant());
+        new(Name, FileName, Url, CheckpointPath, Method, Data, Augmentations, PaperTables, Architecture, FeatureSize, sha256.ToLowerInvariant(), Preprocessing);
 }

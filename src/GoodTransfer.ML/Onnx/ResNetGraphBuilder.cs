@@ -166,11 +166,14 @@ internal static class ResNetGraphBuilder
     }
 
     /// <summary>A float32 tensor value of the given shape; the first dimension may be symbolic.</summary>
-    internal static ValueInfoProto TensorValueInfo(string name, TensorShapeProto.Types.Dimension first, params int[] rest)
+    internal static ValueInfoProto TensorValueInfo(string name, TensorShapeProto.Types.Dimension first, params int[] rest) =>
+        TensorValueInfo(name, [first, .. rest.Select(size => new TensorShapeProto.Types.Dimension { DimValue = size })]);
+
+    /// <summary>A float32 tensor's name and shape, each dimension fixed or symbolic.</summary>
+    internal static ValueInfoProto TensorValueInfo(string name, params TensorShapeProto.Types.Dimension[] dimensions)
     {
         var shape = new TensorShapeProto();
-        shape.Dim.Add(first);
-        shape.Dim.AddRange(rest.Select(size => new TensorShapeProto.Types.Dimension { DimValue = size }));
+        shape.Dim.AddRange(dimensions);
         return new ValueInfoProto
         {
             Name = name,

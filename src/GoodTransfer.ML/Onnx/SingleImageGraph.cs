@@ -30,20 +30,38 @@ internal static class SingleImageGraph
     /// <summary>Rewrites <paramref name="model"/> in place.</summary>
     /// <param name="model">The batched featurizer, in any precision.</param>
     /// <param name="featureSize">The length of its features.</param>
-    /// <param name="preprocessing">The preprocessing it was built for: the input is one <c>[3, CropSize, CropSize]</c> image.</param>
+    /// <param name="preprocessing">
+    /// The preprocessing it was built for: the input is one <c>[3, CropSize, CropSize]</c> image. For any but
+    /// ImageNet's, the last dimension is left symbolic: a saved model's preprocessing step then writes a
+    /// vector of unstated length (its size cannot be an attribute), which ML.NET's OnnxTransformer accepts
+    /// only for an input with one open dimension.
+    /// </param>
     public static void Apply(ModelProto model, int featureSize, ImagePreprocessing preprocessing)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
         var graph = model.Graph;
+        var crop = preprocessing.CropSize;
         graph.Input.Clear();
-        graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), preprocessing.CropSize, preprocessing.CropSize));
         graph.Output.Clear();
         graph.Output.Add(ResNetGraphBuilder.TensorValueInfo(OutputName, Fixed(featureSize)));
-
-        graph.Initializer.Add(Int64s("single_image.batch_axis", 0));
         graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
-        graph.Node.Insert(0, Node("Unsqueeze", "single_image.unsqueeze", [InputName, "single_image.batch_axis"], ResNetGraphBuilder.InputName));
+        if (preprocessing == ImagePreprocessing.ImageNet)
+        {
+            graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), crop, crop));
+            graph.Initializer.Add(Int64s("single_image.batch_axis", 0));
+            graph.Node.Insert(0, Node("Unsqueeze", "single_image.unsqueeze", [InputName, "single_image.batch_axis"], ResNetGraphBuilder.InputName));
+        }
+        else
+        {
+            // The open width admits the preprocessing step's vector of unstated length; the Reshape to the fixed
+            // [1, 3, S, S] gives the network static shapes, so ONNX Runtime picks the kernels it picks for the
+            // batched graph and both forms compute the same floats.
+            graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, [Fixed(3), Fixed(crop), new TensorShapeProto.Types.Dimension { DimParam = "width" }]));
+            graph.Initializer.Add(Int64s("single_image.image_shape", 1, 3, crop, crop));
+            graph.Node.Insert(0, Node("Reshape", "single_image.image", [InputName, "single_image.image_shape"], ResNetGraphBuilder.InputName));
+        }
+
         graph.Node.Add(Node("Reshape", "single_image.reshape", [ResNetGraphBuilder.OutputName, "single_image.feature_shape"], OutputName));
         StoreFloat16InitializersAsFloat32(graph);
     }

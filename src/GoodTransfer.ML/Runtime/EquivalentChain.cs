@@ -52,7 +52,11 @@ internal sealed class EquivalentChain
             }
 
             Add(catalog.CopyColumns(PreprocessingColumns.Input, inputColumnName).Fit(data));
-            Add(input.Preprocessing(catalog).Fit(data));
+            foreach (var step in input.Preprocessing(catalog, preprocessing))
+            {
+                Add(step.Fit(data));
+            }
+
             using (var log = AcquisitionLog.For(catalog))
             {
                 // The one-image model is verified (and repaired) when it is first needed, not at Fit.
@@ -60,7 +64,7 @@ internal sealed class EquivalentChain
             }
 
             Add(catalog.CopyColumns(outputColumnName, SingleImageGraph.OutputName).Fit(data));
-            Add(catalog.DropColumns(PreprocessingColumns.Input, SingleImageGraph.InputName, SingleImageGraph.OutputName).Fit(data));
+            Add(catalog.DropColumns([.. ImageInput.PreprocessingColumnsOf(preprocessing), SingleImageGraph.InputName, SingleImageGraph.OutputName]).Fit(data));
             return new TransformerChain<ITransformer>([.. steps]);
         }
         catch

@@ -1,3 +1,4 @@
+using System.Globalization;
 using GoodTransfer.ML.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -6,8 +7,8 @@ namespace GoodTransfer.ML.Runtime;
 
 /// <summary>
 /// One kind of input column the featurizer reads, with everything that differs between the kinds: how a
-/// row's value is read and copied off the cursor, how it is decoded, the preprocessing step a saved model
-/// holds (and its contract name), and how the kind is described in errors.
+/// row's value is read and copied off the cursor, how it is decoded, the preprocessing steps a saved model
+/// holds (their contract names are in <see cref="PreprocessingMappings"/>), and how the kind is described in errors.
 /// </summary>
 internal abstract class ImageInput
 {
@@ -23,25 +24,51 @@ internal abstract class ImageInput
     /// <summary>The kind in words, for schema errors: "images", "encoded image bytes", "image paths".</summary>
     public abstract string Description { get; }
 
-    /// <summary>The contract name of the preprocessing step in a saved model; never changes once published.</summary>
-    public abstract string ContractName { get; }
-
     /// <summary>
     /// A reader of the cursor's current row: each call copies what the cursor would reuse and returns the
     /// decoding still to do, which may run later and on another thread (it throws what decoding throws).
     /// </summary>
     public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column);
 
-    /// <summary>The preprocessing step of the equivalent chain that a saved model holds.</summary>
-    public abstract IEstimator<ITransformer> Preprocessing(TransformsCatalog catalog);
+    /// <summary>
+    /// The preprocessing steps of the equivalent chain that a saved model holds, from the input column copied to
+    /// <see cref="PreprocessingColumns.Input"/> to the network's input: ImageNet's preprocessing is one custom
+    /// mapping; any other is computed from two constant columns that carry its sizes (see <see cref="PreprocessingMappings"/>).
+    /// </summary>
+    public IEnumerable<IEstimator<ITransformer>> Preprocessing(TransformsCatalog catalog, ImagePreprocessing preprocessing)
+    {
+        if (preprocessing == ImagePreprocessing.ImageNet)
+        {
+            yield return ImageNetStep(catalog);
+            yield break;
+        }
+
+        yield return catalog.CustomMapping(new TickFactory().GetMapping(), PreprocessingMappings.TickContract);
+        yield return catalog.Expression(PreprocessingColumns.ResizeSize, Constant(preprocessing.ResizeSize), PreprocessingColumns.Tick);
+        yield return catalog.Expression(PreprocessingColumns.CropSize, Constant(preprocessing.CropSize), PreprocessingColumns.Tick);
+        yield return SizedStep(catalog);
+    }
+
+    /// <summary>The internal columns the preprocessing steps add besides the network's input; the chain drops them.</summary>
+    public static IReadOnlyList<string> PreprocessingColumnsOf(ImagePreprocessing preprocessing) =>
+        preprocessing == ImagePreprocessing.ImageNet
+            ? [PreprocessingColumns.Input]
+            : [PreprocessingColumns.Input, PreprocessingColumns.Tick, PreprocessingColumns.ResizeSize, PreprocessingColumns.CropSize];
 
     public override string ToString() => Description;
+
+    /// <summary>The custom mapping of ImageNet's preprocessing for this kind.</summary>
+    protected abstract IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog);
+
+    /// <summary>The custom mapping for this kind that reads the preprocessing's sizes from their columns.</summary>
+    protected abstract IEstimator<ITransformer> SizedStep(TransformsCatalog catalog);
+
+    private static string Constant(int value) => string.Create(CultureInfo.InvariantCulture, $"tick => {value}");
 
     private sealed class ImageColumn : ImageInput
     {
         public override string Description => "images";
 
-        public override string ContractName => PreprocessingMappings.ImageContract;
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
         {
@@ -64,15 +91,17 @@ internal abstract class ImageInput
             };
         }
 
-        public override IEstimator<ITransformer> Preprocessing(TransformsCatalog catalog) =>
-            catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), ContractName);
+        protected override IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract);
+
+        protected override IEstimator<ITransformer> SizedStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new SizedImagePreprocessingFactory().GetMapping(), PreprocessingMappings.SizedImageContract);
     }
 
     private sealed class BytesColumn : ImageInput
     {
         public override string Description => "encoded image bytes";
 
-        public override string ContractName => PreprocessingMappings.BytesContract;
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
         {
@@ -86,15 +115,17 @@ internal abstract class ImageInput
             };
         }
 
-        public override IEstimator<ITransformer> Preprocessing(TransformsCatalog catalog) =>
-            catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), ContractName);
+        protected override IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new BytesPreprocessingFactory().GetMapping(), PreprocessingMappings.BytesContract);
+
+        protected override IEstimator<ITransformer> SizedStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new SizedBytesPreprocessingFactory().GetMapping(), PreprocessingMappings.SizedBytesContract);
     }
 
     private sealed class PathColumn : ImageInput
     {
         public override string Description => "image paths";
 
-        public override string ContractName => PreprocessingMappings.PathContract;
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
         {
@@ -108,7 +139,10 @@ internal abstract class ImageInput
             };
         }
 
-        public override IEstimator<ITransformer> Preprocessing(TransformsCatalog catalog) =>
-            catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), ContractName);
+        protected override IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new PathPreprocessingFactory().GetMapping(), PreprocessingMappings.PathContract);
+
+        protected override IEstimator<ITransformer> SizedStep(TransformsCatalog catalog) =>
+            catalog.CustomMapping(new SizedPathPreprocessingFactory().GetMapping(), PreprocessingMappings.SizedPathContract);
     }
 }

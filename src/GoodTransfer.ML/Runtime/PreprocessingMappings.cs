@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.ComponentModel;
 using GoodTransfer.ML.Imaging;
 using Microsoft.ML.Data;
@@ -7,15 +8,29 @@ using Microsoft.ML.Transforms.Image;
 namespace GoodTransfer.ML.Runtime;
 
 /// <summary>
-/// torchvision's eval transform (Resize(256), CenterCrop(224), ToTensor) as ML.NET custom mappings, one
-/// per kind of input column. Their contract names are what a saved model records; ML.NET finds them
-/// again in this assembly when the model is loaded, so the names never change once published.
+/// torchvision's eval transform (Resize, CenterCrop, ToTensor) as ML.NET custom mappings, one per kind of
+/// input column. Their contract names are what a saved model records; ML.NET finds them again in this
+/// assembly when the model is loaded, so the names never change once published.
 /// </summary>
+/// <remarks>
+/// A custom mapping is saved as its contract name alone, so it cannot carry the sizes of a preprocessing.
+/// ImageNet's (Resize(256), CenterCrop(224), every catalog backbone) is built into the <c>v1</c> mappings. Any
+/// other reaches the <c>Sized.v1</c> mappings as two constant columns that ML.NET's <c>Expression</c>
+/// transformer computes (the constants are saved in its expression text) from the one column of the
+/// <see cref="TickContract"/> mapping, which needs no input.
+/// </remarks>
 internal static class PreprocessingMappings
 {
     public const string ImageContract = "GoodTransfer.ML.Preprocess.Image.v1";
     public const string BytesContract = "GoodTransfer.ML.Preprocess.Bytes.v1";
     public const string PathContract = "GoodTransfer.ML.Preprocess.Path.v1";
+    public const string SizedImageContract = "GoodTransfer.ML.Preprocess.Image.Sized.v1";
+    public const string SizedBytesContract = "GoodTransfer.ML.Preprocess.Bytes.Sized.v1";
+    public const string SizedPathContract = "GoodTransfer.ML.Preprocess.Path.Sized.v1";
+    public const string TickContract = "GoodTransfer.ML.Preprocess.Tick.v1";
+
+    /// <summary>The resize-and-crop transforms met so far, by their sizes (normalisation is in the graph, so only the sizes matter here).</summary>
+    private static readonly ConcurrentDictionary<(int Resize, int Crop), TorchvisionTransform> SizedTransforms = new();
 
     public static void FromImage(ImageRow input, PixelsRow output) =>
         TorchvisionTransform.ImageNet.ToTensor(Decode(input.Image), output.Pixels);
@@ -25,6 +40,17 @@ internal static class PreprocessingMappings
 
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
         TorchvisionTransform.ImageNet.ToTensor(DecodeFile(input.Path), output.Pixels);
+
+    public static void Tick(NoColumnsRow input, TickRow output) => output.Tick = 0;
+
+    public static void FromImage(SizedImageRow input, SizedPixelsRow output) =>
+        ToTensor(Decode(input.Image), input.ResizeSize, input.CropSize, output);
+
+    public static void FromBytes(SizedImageBytesRow input, SizedPixelsRow output) =>
+        ToTensor(Decode(input.Bytes), input.ResizeSize, input.CropSize, output);
+
+    public static void FromPath(SizedImagePathRow input, SizedPixelsRow output) =>
+        ToTensor(DecodeFile(input.Path), input.ResizeSize, input.CropSize, output);
 
     /// <summary>A row's image from an image column; the same on the batched path and in a saved model.</summary>
     public static RgbImage Decode(MLImage? image) =>
@@ -44,6 +70,19 @@ internal static class PreprocessingMappings
         string.IsNullOrEmpty(path)
             ? throw new InvalidImageException("an image path column", "the row's path is empty")
             : ImageDecoder.DecodeFile(path);
+
+    private static void ToTensor(RgbImage image, int resizeSize, int cropSize, SizedPixelsRow output)
+    {
+        var transform = SizedTransforms.GetOrAdd(
+            (resizeSize, cropSize),
+            static sizes => new TorchvisionTransform(new ImagePreprocessing(sizes.Resize, sizes.Crop, ImagePreprocessing.ImageNet.Mean, ImagePreprocessing.ImageNet.Std)));
+        if (output.Pixels.Length != transform.TensorLength)
+        {
+            output.Pixels = new float[transform.TensorLength];
+        }
+
+        transform.ToTensor(image, output.Pixels);
+    }
 
     /// <summary>
     /// ML.NET maps a CustomMapping's <see cref="MLImage"/> member only once the unsized image type is
@@ -93,4 +132,43 @@ public sealed class PathPreprocessingFactory : CustomMappingFactory<ImagePathRow
 {
     /// <inheritdoc/>
     public override Action<ImagePathRow, PixelsRow> GetMapping() => PreprocessingMappings.FromPath;
+}
+
+/// <summary>Infrastructure for saved models: the column from which the sizes of a preprocessing other than ImageNet's are computed.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PreprocessingMappings.TickContract)]
+public sealed class TickFactory : CustomMappingFactory<NoColumnsRow, TickRow>
+{
+    /// <inheritdoc/>
+    public override Action<NoColumnsRow, TickRow> GetMapping() => PreprocessingMappings.Tick;
+}
+
+/// <summary>Infrastructure for saved models: loads the preprocessing step of an image column, for a preprocessing other than ImageNet's.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PreprocessingMappings.SizedImageContract)]
+public sealed class SizedImagePreprocessingFactory : CustomMappingFactory<SizedImageRow, SizedPixelsRow>
+{
+    /// <summary>Registers the image type ML.NET needs to map <see cref="SizedImageRow"/>.</summary>
+    public SizedImagePreprocessingFactory() => PreprocessingMappings.RegisterImageType();
+
+    /// <inheritdoc/>
+    public override Action<SizedImageRow, SizedPixelsRow> GetMapping() => PreprocessingMappings.FromImage;
+}
+
+/// <summary>Infrastructure for saved models: loads the preprocessing step of an encoded-bytes column, for a preprocessing other than ImageNet's.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PreprocessingMappings.SizedBytesContract)]
+public sealed class SizedBytesPreprocessingFactory : CustomMappingFactory<SizedImageBytesRow, SizedPixelsRow>
+{
+    /// <inheritdoc/>
+    public override Action<SizedImageBytesRow, SizedPixelsRow> GetMapping() => PreprocessingMappings.FromBytes;
+}
+
+/// <summary>Infrastructure for saved models: loads the preprocessing step of an image-path column, for a preprocessing other than ImageNet's.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PreprocessingMappings.SizedPathContract)]
+public sealed class SizedPathPreprocessingFactory : CustomMappingFactory<SizedImagePathRow, SizedPixelsRow>
+{
+    /// <inheritdoc/>
+    public override Action<SizedImagePathRow, SizedPixelsRow> GetMapping() => PreprocessingMappings.FromPath;
 }

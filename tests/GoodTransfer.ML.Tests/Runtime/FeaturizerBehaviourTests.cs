@@ -136,7 +136,7 @@ public sealed class FeaturizerBehaviourTests : IDisposable
         mlContext.Model.Save(model, data.Schema, saved.Path);
         using var emptyCache = new TemporaryFile("unused");
 
-        var lines = RunLoadCheck(emptyCache.Folder, [saved.Path, "Features", .. paths]);
+        var lines = LoadCheck.Run(emptyCache.Folder, [saved.Path, "Features", .. paths]);
 
         Assert.Equal(paths.Count, lines.Length);
         for (var i = 0; i < paths.Count; i++)
@@ -161,28 +161,6 @@ public sealed class FeaturizerBehaviourTests : IDisposable
 
         Assert.Fail($"expected a {typeof(T).Name} in the exception chain, got {thrown}");
         return null!;
-    }
-
-    private static string[] RunLoadCheck(string cacheFolder, string[] arguments)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "loadcheck", "GoodTransfer.ML.LoadCheck.dll");
-        Assert.True(File.Exists(dll), $"the load-check program was not built at {dll}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["GOODTRANSFER_HOME"] = cacheFolder;
-        start.Environment["GOODTRANSFER_OFFLINE"] = "1";
-        start.Environment["GOODTRANSFER_MIRROR"] = "http://127.0.0.1:9/unreachable/";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "the load-check process did not finish");
-        Assert.True(process.ExitCode == 0, $"load check failed ({process.ExitCode}): {error.Result}");
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
     private sealed class FloatRow

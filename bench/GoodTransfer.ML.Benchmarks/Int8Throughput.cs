@@ -5,14 +5,13 @@ using Microsoft.ML.OnnxRuntime;
 
 /// <summary>
 /// Raw ONNX Runtime throughput of the float32 and the int8 ResNet-50 featurizer graphs, as
-/// <see cref="Backbone.ExportOnnx"/> writes them, in one process: 2 intra-op threads, every graph
+/// <see cref="OnnxExportExtensions.ExportOnnx"/> writes them, in one process: 2 intra-op threads, every graph
 /// optimization, batch 1 and 8. The two graphs alternate pass by pass, so that a shared machine's load
 /// falls on both alike; each figure is the median over the passes.
 /// </summary>
 internal static class Int8Throughput
 {
     private const int Size = 224;
-    private const int TensorLength = 3 * Size * Size;
     private const int Threads = 2;
 
     /// <summary>Prints images per second of both graphs and their ratio, then the features' cosine on the photos.</summary>

@@ -19,6 +19,9 @@ internal static class ImageFeaturizer
     /// Fits the featurizer: fetches the checkpoint into the cache (with a download bar) and converts it to ONNX,
     /// or finds both in the cache. The caller disposes it (it holds an ONNX Runtime session).
     /// </summary>
+    /// <param name="mlContext">The samples' ML.NET context.</param>
+    /// <param name="backbone">The backbone to featurize with.</param>
+    /// <param name="images">The images, as <see cref="Images"/> gives them.</param>
     /// <param name="label">How the sample names this step, e.g. <c>[1/4] MocoV2ImageNet</c>.</param>
     public static TransformerChain<GoodTransferTransformer> Fit(MLContext mlContext, Backbone backbone, IDataView images, string label)
     {

@@ -1,6 +1,5 @@
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests;
 

@@ -42,14 +42,18 @@ internal static class SingleImageGraph
         ArgumentNullException.ThrowIfNull(preprocessing);
         var graph = model.Graph;
         var crop = preprocessing.CropSize;
+        var imageNet = preprocessing == ImagePreprocessing.ImageNet;
         graph.Input.Clear();
+        graph.Input.Add(imageNet
+            ? ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), crop, crop)
+            : ResNetGraphBuilder.TensorValueInfo(InputName, [Fixed(3), Fixed(crop), new TensorShapeProto.Types.Dimension { DimParam = "width" }]));
         graph.Output.Clear();
         graph.Output.Add(ResNetGraphBuilder.TensorValueInfo(OutputName, Fixed(featureSize)));
-        graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
-        if (preprocessing == ImagePreprocessing.ImageNet)
+
+        if (imageNet)
         {
-            graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, Fixed(3), crop, crop));
             graph.Initializer.Add(Int64s("single_image.batch_axis", 0));
+            graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
             graph.Node.Insert(0, Node("Unsqueeze", "single_image.unsqueeze", [InputName, "single_image.batch_axis"], ResNetGraphBuilder.InputName));
         }
         else
@@ -57,8 +61,8 @@ internal static class SingleImageGraph
             // The open width admits the preprocessing step's vector of unstated length; the Reshape to the fixed
             // [1, 3, S, S] gives the network static shapes, so ONNX Runtime picks the kernels it picks for the
             // batched graph and both forms compute the same floats.
-            graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(InputName, [Fixed(3), Fixed(crop), new TensorShapeProto.Types.Dimension { DimParam = "width" }]));
             graph.Initializer.Add(Int64s("single_image.image_shape", 1, 3, crop, crop));
+            graph.Initializer.Add(Int64s("single_image.feature_shape", featureSize));
             graph.Node.Insert(0, Node("Reshape", "single_image.image", [InputName, "single_image.image_shape"], ResNetGraphBuilder.InputName));
         }
 

@@ -41,7 +41,7 @@ internal static class PreprocessingMappings
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
         TorchvisionTransform.ImageNet.ToTensor(DecodeFile(input.Path), output.Pixels);
 
-    public static void Tick(NoColumnsRow input, TickRow output) => output.Tick = 0;
+    public static void Tick(NoColumnsRow _, TickRow output) => output.Tick = 0;
 
     public static void FromImage(SizedImageRow input, SizedPixelsRow output) =>
         ToTensor(Decode(input.Image), input.ResizeSize, input.CropSize, output);

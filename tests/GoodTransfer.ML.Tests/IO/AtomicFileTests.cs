@@ -1,6 +1,5 @@
 using GoodTransfer.ML.IO;
 using GoodTransfer.ML.Tests.Onnx;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.IO;
 

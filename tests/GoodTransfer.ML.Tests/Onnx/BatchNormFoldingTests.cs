@@ -1,5 +1,4 @@
 using GoodTransfer.ML.Onnx;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using GoodTransfer.ML.Onnx;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
 

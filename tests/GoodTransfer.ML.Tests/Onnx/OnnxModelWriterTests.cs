@@ -1,6 +1,5 @@
 using GoodTransfer.ML.Onnx;
 using GoodTransfer.ML.Onnx.Proto;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
 

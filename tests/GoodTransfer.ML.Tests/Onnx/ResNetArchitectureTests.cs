@@ -1,6 +1,5 @@
 using GoodTransfer.ML.Checkpoints;
 using GoodTransfer.ML.Onnx;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
 

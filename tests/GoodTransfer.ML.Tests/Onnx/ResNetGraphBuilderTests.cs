@@ -2,7 +2,6 @@ using GoodTransfer.ML.Onnx;
 using GoodTransfer.ML.Onnx.Proto;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Xunit;
 
 namespace GoodTransfer.ML.Tests.Onnx;
 

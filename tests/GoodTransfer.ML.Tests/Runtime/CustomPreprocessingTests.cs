@@ -1,7 +1,6 @@
 using System.Globalization;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace GoodTransfer.ML.Tests.Runtime;
 

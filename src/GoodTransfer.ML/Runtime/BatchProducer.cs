@@ -34,17 +34,18 @@ internal sealed class BatchProducer : IDisposable
     /// <param name="lookahead">A cursor with the image column active; the producer owns it.</param>
     /// <param name="column">The image column.</param>
     /// <param name="input">The kind of the image column.</param>
+    /// <param name="source">Where <c>LoadImages</c> read the images of an image column, if known; its column is active on <paramref name="lookahead"/>.</param>
     /// <param name="transform">The backbone's resize, crop and tensor conversion.</param>
     /// <param name="batchSize">Images per batch.</param>
     /// <param name="onGpu">Whether the network runs on a GPU, so that decoding can go on beside it.</param>
     /// <param name="pool">Where the batches' tensor buffers are rented; the shared pool by default.</param>
-    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, TorchvisionTransform transform, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
+    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, LoadedImageSource? source, TorchvisionTransform transform, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
     {
         this.lookahead = lookahead;
         this.transform = transform;
         this.batchSize = batchSize;
         this.pool = pool ?? ArrayPool<float>.Shared;
-        read = input.CreateReader(lookahead, column);
+        read = input.CreateReader(lookahead, column, source);
         if (onGpu)
         {
             batchesPerRound = 1;

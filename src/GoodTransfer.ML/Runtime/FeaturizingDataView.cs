@@ -15,6 +15,7 @@ internal sealed class FeaturizingDataView : IDataView
     private readonly IDataView source;
     private readonly FeatureSession session;
     private readonly ImageInput input;
+    private readonly LoadedImageSource? imageSource;
     private readonly TorchvisionTransform transform;
     private readonly int inputColumn;
     private readonly int batchSize;
@@ -28,6 +29,7 @@ internal sealed class FeaturizingDataView : IDataView
         this.batchSize = batchSize;
         Schema = schema;
         inputColumn = source.Schema[inputColumnName].Index;
+        imageSource = input == ImageInput.Image ? LoadedImageSource.Find(source, inputColumnName) : null;
         FeaturesColumn = schema.Count - 1;
     }
 
@@ -55,8 +57,8 @@ internal sealed class FeaturizingDataView : IDataView
         {
             // A second cursor over the same rows reads ahead for the network; the first serves the other columns in step.
             var column = source.Schema[inputColumn];
-            lookahead = source.GetRowCursor([column]);
-            return new Cursor(this, main, new BatchProducer(lookahead, column, input, transform, batchSize, onGpu: session.GpuDeviceId is not null));
+            lookahead = source.GetRowCursor(ImageInput.ColumnsToRead(source.Schema, column, imageSource));
+            return new Cursor(this, main, new BatchProducer(lookahead, column, input, imageSource, transform, batchSize, onGpu: session.GpuDeviceId is not null));
         }
         catch
         {

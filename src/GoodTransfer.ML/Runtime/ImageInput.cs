@@ -27,8 +27,16 @@ internal abstract class ImageInput
     /// <summary>
     /// A reader of the cursor's current row: each call copies what the cursor would reuse and returns the
     /// decoding still to do, which may run later and on another thread (it throws what decoding throws).
+    /// A row that cannot be read fails alone: its error is thrown by the decoding it returns.
     /// </summary>
-    public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column);
+    /// <param name="row">The cursor.</param>
+    /// <param name="column">The image column.</param>
+    /// <param name="source">For an image column that <c>LoadImages</c> made, its path column (active on <paramref name="row"/>), to name the file of an image it cannot load.</param>
+    public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source);
+
+    /// <summary>The columns a reader needs from its cursor: the image column, and the path column it came from, if known.</summary>
+    public static IEnumerable<DataViewSchema.Column> ColumnsToRead(DataViewSchema schema, DataViewSchema.Column column, LoadedImageSource? source) =>
+        source is null ? [column] : [column, schema[source.PathColumn]];
 
     /// <summary>
     /// The preprocessing steps of the equivalent chain that a saved model holds, from the input column copied to
@@ -70,15 +78,27 @@ internal abstract class ImageInput
         public override string Description => "images";
 
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
+        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             // Converted at once: ML.NET's image loader disposes the image it handed out when it is asked
             // for the next one, so it must not be kept for later.
             var getter = row.GetGetter<MLImage>(column);
+            var pathGetter = source is null ? null : row.GetGetter<ReadOnlyMemory<char>>(row.Schema[source.PathColumn]);
             MLImage image = null!;
             return () =>
             {
-                getter(ref image);
+                try
+                {
+                    getter(ref image);
+                }
+                catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+                {
+                    // LoadImages decodes in the getter and throws what the file, Skia or the file system throw
+                    // (ArgumentException, UnauthorizedAccessException, FileNotFoundException, a bare Exception).
+                    var failed = new InvalidImageException(Describe(column, source, pathGetter), $"ML.NET's LoadImages cannot load it: {e.Message}", e);
+                    return () => throw failed;
+                }
+
                 try
                 {
                     var converted = PreprocessingMappings.Decode(image);
@@ -89,6 +109,18 @@ internal abstract class ImageInput
                     return () => throw e;
                 }
             };
+        }
+
+        private static string Describe(DataViewSchema.Column column, LoadedImageSource? source, ValueGetter<ReadOnlyMemory<char>>? pathGetter)
+        {
+            if (source is null || pathGetter is null)
+            {
+                return $"the image in column '{column.Name}'";
+            }
+
+            var path = default(ReadOnlyMemory<char>);
+            pathGetter(ref path);
+            return source.FileOf(path.ToString());
         }
 
         protected override IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog) =>
@@ -103,7 +135,7 @@ internal abstract class ImageInput
         public override string Description => "encoded image bytes";
 
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
+        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             var getter = row.GetGetter<VBuffer<byte>>(column);
             var buffer = default(VBuffer<byte>);
@@ -127,7 +159,7 @@ internal abstract class ImageInput
         public override string Description => "image paths";
 
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column)
+        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             var getter = row.GetGetter<ReadOnlyMemory<char>>(column);
             var text = default(ReadOnlyMemory<char>);

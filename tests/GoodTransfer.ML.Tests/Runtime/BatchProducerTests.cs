@@ -22,7 +22,7 @@ public sealed class BatchProducerTests
         var data = FeatureFixtures.Paths(mlContext, paths);
 
         var taken = 0;
-        using (var producer = new BatchProducer(data.GetRowCursor(data.Schema), data.Schema["Path"], ImageInput.Path, GoodTransfer.ML.Imaging.TorchvisionTransform.ImageNet, batchSize: 2, onGpu: false, pool: pool))
+        using (var producer = new BatchProducer(data.GetRowCursor(data.Schema), data.Schema["Path"], ImageInput.Path, source: null, GoodTransfer.ML.Imaging.TorchvisionTransform.ImageNet, batchSize: 2, onGpu: false, pool: pool))
         {
             for (; taken < batchesTaken && producer.Next() is { } batch; taken++)
             {

@@ -29,16 +29,17 @@ public sealed class GoodTransferOptions
 
     /// <summary>
     /// The arithmetic of the ONNX model. The default is <see cref="Precision.Float32"/>;
-    /// <see cref="Precision.Int8"/> quantizes the model statically, calibrated on <see cref="CalibrationImages"/>,
-    /// for the CPU; <see cref="Precision.Float16"/> runs it in half precision on the GPU (<see cref="GpuDeviceId"/>).
+    /// <see cref="Precision.Int8"/> quantizes the model statically, calibrated on <see cref="CalibrationImages"/>
+    /// (by default the first images of the data being fitted), for the CPU; <see cref="Precision.Float16"/> runs it in half precision on the GPU (<see cref="GpuDeviceId"/>).
     /// </summary>
     public Precision Precision { get; set; } = GoodTransferDefaults.Precision;
 
     /// <summary>
     /// Image files like those to be featurized (same kind of scene, camera, lighting), whose activation ranges
     /// calibrate the int8 model: a few dozen are enough, more only slow the conversion. They are
-    /// preprocessed as the featurizer preprocesses its input. Required with <see cref="Precision.Int8"/>; the
-    /// default (<see langword="null"/>) is none, and they are ignored with <see cref="Precision.Float32"/>.
+    /// preprocessed as the featurizer preprocesses its input. The default (<see langword="null"/>) calibrates
+    /// <c>Fit</c> with <see cref="Precision.Int8"/> on the first 32 images of the data being fitted (logged on
+    /// <c>MLContext.Log</c>); <c>ExportOnnx</c>, which has no data, needs them. Ignored with the float precisions.
     /// </summary>
     public IReadOnlyList<string>? CalibrationImages { get; set; }
 

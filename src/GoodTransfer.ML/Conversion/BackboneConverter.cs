@@ -15,16 +15,21 @@ internal static class BackboneConverter
     /// <exception cref="CheckpointFormatException">It is not.</exception>
     public static void ValidateCheckpoint(string path) => CheckpointReader.Read(path);
 
-    /// <summary>The precision that the settings ask for, with int8's calibration images read and preprocessed as <paramref name="preprocessing"/> (the backbone's) says.</summary>
-    /// <exception cref="ArgumentException">Int8 is asked for without calibration images.</exception>
+    /// <summary>
+    /// The precision that the settings ask for, with int8's calibration images read and preprocessed as
+    /// <paramref name="preprocessing"/> (the backbone's) says, or, when the settings name none, the tensors of
+    /// <paramref name="fittedImages"/> (the first images of the data being fitted).
+    /// </summary>
+    /// <exception cref="ArgumentException">Int8 is asked for with neither calibration images nor fitted images.</exception>
     /// <exception cref="InvalidImageException">A calibration image cannot be decoded.</exception>
-    public static ConversionPrecision PrecisionFor(ConversionSettings settings, ImagePreprocessing preprocessing) => settings.Precision switch
+    public static ConversionPrecision PrecisionFor(ConversionSettings settings, ImagePreprocessing preprocessing, IReadOnlyList<float[]>? fittedImages = null) => settings.Precision switch
     {
         Precision.Float16 => ConversionPrecision.Float16,
-        Precision.Int8 when settings.CalibrationImages.Count == 0 => throw OptionErrors.Invalid(
+        Precision.Int8 when settings.CalibrationImages.Count > 0 => ConversionPrecision.Int8(CalibrationImages.FromFiles(settings.CalibrationImages, preprocessing)),
+        Precision.Int8 when fittedImages is { Count: > 0 } => ConversionPrecision.Int8(fittedImages),
+        Precision.Int8 => throw OptionErrors.Invalid(
             nameof(GoodTransferOptions.CalibrationImages),
             "Precision.Int8 needs GoodTransferOptions.CalibrationImages: a few dozen image files like those to be featurized, whose activation ranges calibrate the int8 model."),
-        Precision.Int8 => ConversionPrecision.Int8(CalibrationImages.FromFiles(settings.CalibrationImages, preprocessing)),
         _ => ConversionPrecision.Float32,
     };
 

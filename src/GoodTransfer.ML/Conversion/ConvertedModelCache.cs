@@ -59,9 +59,14 @@ internal sealed class ConvertedModelCache
     /// Fetches the backbone's checkpoint if needed and returns its cache entry, converting the models when they
     /// are not cached yet (or not both).
     /// </summary>
-    public static ConvertedModelCache Open(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log)
+    /// <param name="backbone">The backbone.</param>
+    /// <param name="acquisition">Where its checkpoint comes from.</param>
+    /// <param name="conversion">What to convert it to.</param>
+    /// <param name="log">Told about downloads, cache hits, repairs and conversions.</param>
+    /// <param name="fittedImages">For int8 without calibration images: the preprocessed first images of the data being fitted.</param>
+    public static ConvertedModelCache Open(Backbone backbone, AcquisitionSettings acquisition, ConversionSettings conversion, AcquisitionLog log, IReadOnlyList<float[]>? fittedImages = null)
     {
-        var precision = BackboneConverter.PrecisionFor(conversion, backbone.Preprocessing);
+        var precision = BackboneConverter.PrecisionFor(conversion, backbone.Preprocessing, fittedImages);
         var checkpoint = CheckpointStore.Resolve(backbone, acquisition, log, BackboneConverter.ValidateCheckpoint);
         var cache = new ConvertedModelCache(backbone, acquisition, conversion, precision, checkpoint);
         if (File.Exists(cache.Batched) && File.Exists(cache.SingleImage))

@@ -77,18 +77,21 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
                 "On the CPU, Float32 is exact and faster than float16, and Int8 is faster still.");
         }
 
+        var transform = new TorchvisionTransform(Backbone.Preprocessing);
         ConvertedModelCache models;
         FeatureSession session;
         using (var log = AcquisitionLog.For(catalog))
         {
-            models = ConvertedModelCache.Open(Backbone, settings.Acquisition, settings.Conversion, log);
+            var calibration = settings.Conversion is { Precision: Precision.Int8, CalibrationImages.Count: 0 }
+                ? CalibrationSample.FirstImages(input, InputColumnName, imageInput, transform, log)
+                : null;
+            models = ConvertedModelCache.Open(Backbone, settings.Acquisition, settings.Conversion, log, calibration);
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
             session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
-        var transform = new TorchvisionTransform(Backbone.Preprocessing);
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
         return new GoodTransferTransformer(chain, session, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }

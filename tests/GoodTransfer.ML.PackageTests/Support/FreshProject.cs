@@ -7,12 +7,24 @@ namespace GoodTransfer.ML.PackageTests.Support;
 /// A console project made as a new user makes one (`dotnet new console`, `dotnet add package`), outside the
 /// repository, so that none of its MSBuild files apply. The folder above it has a NuGet.config that takes
 /// GoodTransfer.* only from the local feed and everything else from this machine's usual package sources, and
-/// restores into a packages folder of its own, with the machine's global packages folder as a read-only fallback:
-/// ML.NET and ONNX Runtime are not downloaded again, and GoodTransfer.* never comes from a cache of an earlier run.
+/// restores into a packages folder of its own, with a read-only fallback folder that holds the machine's global
+/// packages but none of GoodTransfer.* (see <see cref="MachinePackagesWithoutGoodTransfer"/>): ML.NET and ONNX
+/// Runtime are not downloaded again, and GoodTransfer.* never comes from a cache of an earlier run.
 /// </summary>
 public sealed partial class FreshProject
 {
     private const string LocalFeedKey = "goodtransfer-local";
+
+    /// <summary>The ids that come from the local feed only: those that start with this, in any case.</summary>
+    private const string LocalFeedIdPrefix = "GoodTransfer.";
+
+    private static readonly Lazy<string> FoundMachinePackages = new(() =>
+    {
+        var globalPackages = Command.Dotnet(Path.GetTempPath(), "nuget", "locals", "global-packages", "--list").Succeeded().Output;
+        return GlobalPackagesLine().Match(globalPackages) is { Success: true } line
+            ? Path.TrimEndingDirectorySeparator(line.Groups[1].Value.Trim())
+            : throw new InvalidOperationException($"No global packages folder in:\n{globalPackages}");
+    });
 
     private readonly Dictionary<string, string> environment;
 
@@ -32,10 +44,17 @@ public sealed partial class FreshProject
 
     public string OutputPath(string file) => Path.Combine(Folder, "bin", "Debug", "net10.0", file);
 
-    /// <summary>`dotnet new console -n <paramref name="name"/>` in a folder set up for the local feed.</summary>
-    public static FreshProject Create(PackedRepository packages, string name)
+    /// <summary>This machine's global packages folder (`dotnet nuget locals global-packages --list`).</summary>
+    public static string MachinePackages => FoundMachinePackages.Value;
+
+    /// <summary>
+    /// `dotnet new console -n <paramref name="name"/>` in a folder set up for the local feed, taking the packages
+    /// that are not GoodTransfer.* from <paramref name="machinePackages"/> where it has them (by default
+    /// <see cref="MachinePackages"/>).
+    /// </summary>
+    public static FreshProject Create(PackedRepository packages, string name, string? machinePackages = null)
     {
-        var root = ConsumerRoot(packages);
+        var root = ConsumerRoot(packages, machinePackages ?? MachinePackages);
         var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(root, "packages") };
         Command.Dotnet(root, environment, "new", "console", "--name", name, "--output", name).Succeeded();
         return new FreshProject(Path.Combine(root, name), name, environment);
@@ -59,9 +78,10 @@ public sealed partial class FreshProject
             environment.Concat(variables).ToDictionary(),
             TimeSpan.FromMinutes(5));
 
-    private static string ConsumerRoot(PackedRepository packages)
+    /// <summary>The folder with the NuGet.config and the packages folder for projects that use <paramref name="machinePackages"/>, one per machine folder.</summary>
+    private static string ConsumerRoot(PackedRepository packages, string machinePackages)
     {
-        var root = Path.Combine(Path.GetDirectoryName(packages.Feed)!, "consumers");
+        var root = Path.Combine(Path.GetDirectoryName(packages.Feed)!, "consumers-of" + NotInFolderName().Replace(machinePackages, "-"));
         if (File.Exists(Path.Combine(root, "NuGet.config")))
         {
             return root;
@@ -69,17 +89,35 @@ public sealed partial class FreshProject
 
         Directory.CreateDirectory(root);
         var sources = UsualSources(root);
-        var globalPackages = Command.Dotnet(root, "nuget", "locals", "global-packages", "--list").Succeeded().Output;
-        var fallback = GlobalPackagesLine().Match(globalPackages) is { Success: true } line
-            ? line.Groups[1].Value.Trim()
-            : throw new InvalidOperationException($"No global packages folder in:\n{globalPackages}");
+        var fallback = MachinePackagesWithoutGoodTransfer(machinePackages, Path.Combine(root, "machine-packages"));
         var config = new XElement(
             "configuration",
             new XElement("packageSources", new XElement("clear"), Add(LocalFeedKey, packages.Feed), sources.Select(s => Add(s.Key, s.Url))),
             new XElement("fallbackPackageFolders", new XElement("clear"), Add("machine", fallback)),
-            new XElement("packageSourceMapping", Mapping(LocalFeedKey, "GoodTransfer.*"), sources.Select(s => Mapping(s.Key, "*"))));
+            new XElement("packageSourceMapping", Mapping(LocalFeedKey, LocalFeedIdPrefix + "*"), sources.Select(s => Mapping(s.Key, "*"))));
         new XDocument(config).Save(Path.Combine(root, "NuGet.config"));
         return root;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="view"/> a packages folder with a symbolic link to each package folder of
+    /// <paramref name="machinePackages"/> but GoodTransfer.*'s. NuGet takes a package from a fallback folder that
+    /// has its id and version before it asks any source, whatever the package source mapping says, so a
+    /// GoodTransfer.ML of the packed version that an earlier pack left in the machine's global packages folder
+    /// would be used instead of the local feed's; and a fallback folder cannot be limited to some ids, so this one
+    /// has none of them. Links, not copies: ONNX Runtime's CUDA natives alone take half a gigabyte. (Making links
+    /// on Windows needs Developer Mode or an administrator.)
+    /// </summary>
+    private static string MachinePackagesWithoutGoodTransfer(string machinePackages, string view)
+    {
+        Directory.CreateDirectory(view);
+        var ids = Directory.Exists(machinePackages) ? Directory.EnumerateDirectories(machinePackages) : [];
+        foreach (var package in ids.Where(p => !Path.GetFileName(p).StartsWith(LocalFeedIdPrefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            Directory.CreateSymbolicLink(Path.Combine(view, Path.GetFileName(package)), package);
+        }
+
+        return view;
     }
 
     /// <summary>The enabled package sources this machine restores from, by name.</summary>
@@ -107,4 +145,7 @@ public sealed partial class FreshProject
 
     [GeneratedRegex(@"global-packages:\s*(.+)")]
     private static partial Regex GlobalPackagesLine();
+
+    [GeneratedRegex(@"[^A-Za-z0-9.]+")]
+    private static partial Regex NotInFolderName();
 }

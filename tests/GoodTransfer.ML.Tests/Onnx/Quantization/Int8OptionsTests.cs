@@ -28,17 +28,52 @@ public sealed class Int8OptionsTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
-    public void Fit_with_int8_and_no_calibration_images_is_refused_before_anything_is_converted()
+    public void Fit_with_int8_and_no_calibration_images_calibrates_on_the_first_images_of_the_data_and_says_so()
     {
         var mlContext = new MLContext(seed: 1);
-        var paths = FeatureFixtures.Paths(mlContext, QuantizationFixtures.HeldOutPaths);
+        var messages = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Source == "GoodTransfer")
+            {
+                lock (messages)
+                {
+                    messages.Add(e.RawMessage);
+                }
+            }
+        };
+        var files = QuantizationFixtures.CalibrationPaths;
+        var paths = FeatureFixtures.Paths(mlContext, files);
         using var cache = new TemporaryFile("unused");
+        var implicitOptions = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8 };
+        var explicitOptions = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8, CalibrationImages = files };
+
+        using var fromData = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: implicitOptions).Fit(paths);
+        var converted = Directory.GetFiles(Path.Combine(cache.Folder, "onnx"), "*.onnx");
+        using var fromFiles = mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: explicitOptions).Fit(paths);
+
+        // The same images calibrate the same model: one int8 entry in the cache, the same features.
+        Assert.Contains($"Precision.Int8 without CalibrationImages: calibrating on the first {files.Count} images of the data being fitted.", messages);
+        Assert.Equal(2, converted.Length);
+        Assert.All(converted, f => Assert.Contains("-int8q", f, StringComparison.Ordinal));
+        Assert.Equal(converted.Order(), Directory.GetFiles(Path.Combine(cache.Folder, "onnx"), "*.onnx").Order());
+        Assert.Equal(FeatureFixtures.Column(fromFiles.Transform(paths), "Features"), FeatureFixtures.Column(fromData.Transform(paths), "Features"));
+    }
+
+    [Fact]
+    public void Fit_with_int8_on_data_without_a_decodable_image_is_refused_naming_the_option()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var cache = new TemporaryFile("unused");
+        using var notAnImage = new TemporaryFile("not an image"u8.ToArray(), "notes.jpg");
+        var paths = FeatureFixtures.Paths(mlContext, [notAnImage.Path]);
         var options = new GoodTransferOptions { CacheDirectory = cache.Folder, Precision = Precision.Int8 };
 
         var error = Assert.Throws<ArgumentException>(() =>
             mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, inputColumnName: "Path", options: options).Fit(paths));
 
-        Assert.StartsWith("Precision.Int8 needs GoodTransferOptions.CalibrationImages", error.Message, StringComparison.Ordinal);
+        Assert.Equal("CalibrationImages", error.ParamName);
+        Assert.StartsWith("Precision.Int8 calibrates on the first images of the data being fitted when GoodTransferOptions.CalibrationImages is not set, but column 'Path' has no image that decodes", error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(cache.Folder, "onnx")));
     }
 

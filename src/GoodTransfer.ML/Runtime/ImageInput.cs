@@ -31,12 +31,15 @@ internal abstract class ImageInput
     /// </summary>
     /// <param name="row">The cursor.</param>
     /// <param name="column">The image column.</param>
-    /// <param name="source">For an image column that <c>LoadImages</c> made, its path column (active on <paramref name="row"/>), to name the file of an image it cannot load.</param>
+    /// <param name="source">
+    /// For an image column that <c>LoadImages</c> made, its path column (active on <paramref name="row"/>): the files
+    /// are then read and decoded as <c>LoadImages</c> decodes them, but in parallel, and a file that fails is named.
+    /// </param>
     public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source);
 
-    /// <summary>The columns a reader needs from its cursor: the image column, and the path column it came from, if known.</summary>
+    /// <summary>The column a reader needs from its cursor: the image column, or for an image column that <c>LoadImages</c> made, the path column behind it.</summary>
     public static IEnumerable<DataViewSchema.Column> ColumnsToRead(DataViewSchema schema, DataViewSchema.Column column, LoadedImageSource? source) =>
-        source is null ? [column] : [column, schema[source.PathColumn]];
+        source is null ? [column] : [schema[source.PathColumn]];
 
     /// <summary>
     /// The preprocessing steps of the equivalent chain that a saved model holds, from the input column copied to
@@ -78,12 +81,52 @@ internal abstract class ImageInput
         public override string Description => "images";
 
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
+        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source) =>
+            source is null ? ReadImages(row, column) : ReadFiles(row, source);
+
+        /// <summary>
+        /// Reads the paths behind <c>LoadImages</c> and decodes each file as it does (<see cref="MLImage.CreateFromFile"/>,
+        /// the same pixels), on the producer's workers instead of on the thread that pulls the rows.
+        /// </summary>
+        private static Func<Func<RgbImage>> ReadFiles(DataViewRow row, LoadedImageSource source)
+        {
+            var pathGetter = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[source.PathColumn]);
+            var path = default(ReadOnlyMemory<char>);
+            return () =>
+            {
+                pathGetter(ref path);
+                if (path.Length == 0)
+                {
+                    // LoadImages gives no image for an empty path.
+                    return static () => PreprocessingMappings.Decode((MLImage?)null);
+                }
+
+                var file = source.FileOf(path.ToString());
+                return () =>
+                {
+                    MLImage image;
+                    try
+                    {
+                        image = MLImage.CreateFromFile(file);
+                    }
+                    catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+                    {
+                        throw LoadFailure(file, e);
+                    }
+
+                    using (image)
+                    {
+                        return PreprocessingMappings.Decode(image);
+                    }
+                };
+            };
+        }
+
+        private static Func<Func<RgbImage>> ReadImages(DataViewRow row, DataViewSchema.Column column)
         {
             // Converted at once: ML.NET's image loader disposes the image it handed out when it is asked
             // for the next one, so it must not be kept for later.
             var getter = row.GetGetter<MLImage>(column);
-            var pathGetter = source is null ? null : row.GetGetter<ReadOnlyMemory<char>>(row.Schema[source.PathColumn]);
             MLImage image = null!;
             return () =>
             {
@@ -93,9 +136,9 @@ internal abstract class ImageInput
                 }
                 catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
                 {
-                    // LoadImages decodes in the getter and throws what the file, Skia or the file system throw
+                    // An image loader decodes in the getter and throws what the file, Skia or the file system throw
                     // (ArgumentException, UnauthorizedAccessException, FileNotFoundException, a bare Exception).
-                    var failed = new InvalidImageException(Describe(column, source, pathGetter), $"ML.NET's LoadImages cannot load it: {e.Message}", e);
+                    var failed = LoadFailure($"the image in column '{column.Name}'", e);
                     return () => throw failed;
                 }
 
@@ -111,17 +154,8 @@ internal abstract class ImageInput
             };
         }
 
-        private static string Describe(DataViewSchema.Column column, LoadedImageSource? source, ValueGetter<ReadOnlyMemory<char>>? pathGetter)
-        {
-            if (source is null || pathGetter is null)
-            {
-                return $"the image in column '{column.Name}'";
-            }
-
-            var path = default(ReadOnlyMemory<char>);
-            pathGetter(ref path);
-            return source.FileOf(path.ToString());
-        }
+        private static InvalidImageException LoadFailure(string source, Exception e) =>
+            new(source, $"ML.NET's LoadImages cannot load it: {e.Message}", e);
 
         protected override IEstimator<ITransformer> ImageNetStep(TransformsCatalog catalog) =>
             catalog.CustomMapping(new ImagePreprocessingFactory().GetMapping(), PreprocessingMappings.ImageContract);

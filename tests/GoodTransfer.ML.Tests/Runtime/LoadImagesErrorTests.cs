@@ -85,6 +85,32 @@ public sealed class LoadImagesErrorTests : IDisposable
     }
 
     [Fact]
+    public void Files_behind_LoadImages_decode_to_the_pixels_LoadImages_gives()
+    {
+        // Every fixture image, alpha and 16-bit ones included: the featurizer decodes the files behind LoadImages
+        // itself (in parallel); with a CopyColumns in between it reads ML.NET's decoded images.
+        var data = FeatureFixtures.Paths(mlContext, [.. FeatureFixtures.Manifest.Images.Select(i => i.FullPath), ""]);
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, BatchSize = 3 };
+        var direct = mlContext.Transforms.LoadImages("Image", null, "Path")
+            .Append(mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, options: options));
+        var copied = mlContext.Transforms.LoadImages("Loaded", null, "Path")
+            .Append(mlContext.Transforms.CopyColumns("Image", "Loaded"))
+            .Append(mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, options: options));
+        using var fromFiles = direct.Fit(data);
+        using var fromImages = copied.Fit(data);
+
+        var viaFiles = new List<float[]>();
+        var viaImages = new List<float[]>();
+        var fileError = Assert.Throws<InvalidImageException>(() => Read(fromFiles.Transform(data), viaFiles));
+        var imageError = Assert.Throws<InvalidImageException>(() => Read(fromImages.Transform(data), viaImages));
+
+        Assert.Equal(FeatureFixtures.Manifest.Images.Count, viaFiles.Count);
+        Assert.Equal(viaImages, viaFiles);
+        Assert.Equal(imageError.Message, fileError.Message);
+        Assert.StartsWith("the row holds no image (null)", fileError.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_path_column_behind_LoadImages_is_found()
     {
         var data = FeatureFixtures.Paths(mlContext, [FeatureFixtures.Manifest.Images[0].FullPath]);

@@ -78,17 +78,18 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
 
         ConvertedModelCache models;
         FeatureSession session;
+        var calls = GoodTransferTransformer.NewGuard(Backbone.Name);
         using (var log = AcquisitionLog.For(catalog))
         {
             models = ConvertedModelCache.Open(Backbone, settings.Acquisition, settings.Conversion, log);
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, log.Warning), FeatureSession.IsUnloadableModel, log);
+            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, calls, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
-        return new GoodTransferTransformer(chain, session, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
+        return new GoodTransferTransformer(chain, session, calls, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

@@ -7,17 +7,20 @@ namespace GoodTransfer.ML.Runtime;
 /// output <c>features</c> [N, C]), on the CPU or on a CUDA device.
 /// </summary>
 /// <remarks>
-/// Owns a native session: must be disposed; <see cref="GoodTransferTransformer"/> disposes it.
-/// <see cref="Run"/> may be called from several threads at once (ONNX Runtime's <c>Run</c> is thread-safe).
+/// Owns a native session: must be disposed; <see cref="GoodTransferTransformer"/> disposes it, through the
+/// guard it shares with the session, once no <see cref="Run"/> is in flight. <see cref="Run"/> may be called
+/// from several threads at once (ONNX Runtime's <c>Run</c> is thread-safe).
 /// </remarks>
 internal sealed class FeatureSession : IDisposable
 {
     private readonly InferenceSession session;
     private readonly RunOptions runOptions = new();
+    private readonly InFlightGuard calls;
 
-    private FeatureSession(InferenceSession session, int imageSize, int featureSize, int? gpuDeviceId)
+    private FeatureSession(InferenceSession session, int imageSize, int featureSize, int? gpuDeviceId, InFlightGuard calls)
     {
         this.session = session;
+        this.calls = calls;
         ImageSize = imageSize;
         FeatureSize = featureSize;
         GpuDeviceId = gpuDeviceId;
@@ -38,15 +41,16 @@ internal sealed class FeatureSession : IDisposable
     /// <summary>Opens the model on the device the options ask for.</summary>
     /// <param name="modelPath">The batched ONNX model.</param>
     /// <param name="settings">The device, fallback and thread settings.</param>
+    /// <param name="calls">The owner's guard: each <see cref="Run"/> is a call in flight, refused once the owner is disposed.</param>
     /// <param name="warn">Told why the GPU was given up for the CPU, when it is.</param>
     /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
-    public static FeatureSession Open(string modelPath, SessionSettings settings, Action<string>? warn = null)
+    public static FeatureSession Open(string modelPath, SessionSettings settings, InFlightGuard calls, Action<string>? warn = null)
     {
         if (settings.GpuDeviceId is int device)
         {
             try
             {
-                return Create(modelPath, settings, device);
+                return Create(modelPath, settings, device, calls);
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
@@ -59,15 +63,17 @@ internal sealed class FeatureSession : IDisposable
             }
         }
 
-        return Create(modelPath, settings, gpuDevice: null);
+        return Create(modelPath, settings, gpuDevice: null, calls);
     }
 
     /// <summary>Whether <paramref name="error"/>, from opening a model here or in ML.NET's OnnxTransformer, says ONNX Runtime cannot load the file.</summary>
     public static bool IsUnloadableModel(Exception error) => error is OnnxRuntimeException || error.InnerException is OnnxRuntimeException;
 
     /// <summary>Runs <paramref name="count"/> images of <paramref name="images"/> and writes their features into <paramref name="features"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The owner is disposed; the message names it.</exception>
     public void Run(float[] images, int count, float[] features)
     {
+        using var call = calls.Enter();
         using var input = OrtValue.CreateTensorValueFromMemory(
             OrtMemoryInfo.DefaultInstance,
             images.AsMemory(0, count * TensorLength),
@@ -79,13 +85,17 @@ internal sealed class FeatureSession : IDisposable
         session.Run(runOptions, [Onnx.ResNetGraphBuilder.InputName], [input], [Onnx.ResNetGraphBuilder.OutputName], [output]);
     }
 
+    /// <summary>Throws the <see cref="ObjectDisposedException"/> naming the owner once it is disposed.</summary>
+    public void ThrowIfDisposed() => calls.ThrowIfClosed();
+
+    /// <summary>Releases the native session; the owner calls it once no <see cref="Run"/> is in flight.</summary>
     public void Dispose()
     {
         runOptions.Dispose();
         session.Dispose();
     }
 
-    private static FeatureSession Create(string modelPath, SessionSettings settings, int? gpuDevice)
+    private static FeatureSession Create(string modelPath, SessionSettings settings, int? gpuDevice, InFlightGuard calls)
     {
         using var sessionOptions = new SessionOptions
         {
@@ -114,7 +124,7 @@ internal sealed class FeatureSession : IDisposable
         {
             var input = session.InputMetadata[Onnx.ResNetGraphBuilder.InputName].Dimensions;
             var output = session.OutputMetadata[Onnx.ResNetGraphBuilder.OutputName].Dimensions;
-            return new FeatureSession(session, input[^1], output[^1], gpuDevice);
+            return new FeatureSession(session, input[^1], output[^1], gpuDevice, calls);
         }
         catch
         {

@@ -10,6 +10,10 @@ namespace GoodTransfer.ML.Runtime;
 /// call; this is the featurizer's fast path. Its rows and columns are those of the equivalent chain of
 /// ML.NET transformers that a saved model holds.
 /// </summary>
+/// <remarks>
+/// Once the transformer is disposed, a cursor over the features serves the rest of the batch it holds and
+/// throws the <see cref="ObjectDisposedException"/> naming the transformer where it needs the next batch.
+/// </remarks>
 internal sealed class FeaturizingDataView : IDataView
 {
     private readonly IDataView source;
@@ -45,6 +49,11 @@ internal sealed class FeaturizingDataView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
+        if (needed.Contains(FeaturesColumn))
+        {
+            session.ThrowIfDisposed();
+        }
+
         var passthrough = source.Schema.Where(c => needed.Contains(c.Index)).ToList();
         var main = source.GetRowCursor(passthrough);
         if (!needed.Contains(FeaturesColumn))
@@ -158,9 +167,13 @@ internal sealed class FeaturizingDataView : IDataView
             indexInBatch++;
             if (batch is null || indexInBatch >= batch.Count)
             {
-                batch = producer!.Next() ?? throw new InvalidOperationException("The image column ended before the other columns: the data view returned rows in different orders to two cursors.");
+                // Refused before a batch is taken, so that every call after the transformer's Dispose throws the same.
+                parent.session.ThrowIfDisposed();
+                batch = null;
+                var next = producer!.Next() ?? throw new InvalidOperationException("The image column ended before the other columns: the data view returned rows in different orders to two cursors.");
+                next.Featurize(parent.session);
+                batch = next;
                 indexInBatch = 0;
-                batch.Featurize(parent.session);
             }
 
             if (batch.ErrorAt(indexInBatch, position) is { } error)

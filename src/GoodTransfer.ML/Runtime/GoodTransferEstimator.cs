@@ -80,6 +80,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         var transform = new TorchvisionTransform(Backbone.Preprocessing);
         ConvertedModelCache models;
         FeatureSession session;
+        var calls = GoodTransferTransformer.NewGuard(Backbone.Name);
         using (var log = AcquisitionLog.For(catalog))
         {
             var calibration = settings.Conversion is { Precision: Precision.Int8, CalibrationImages.Count: 0 }
@@ -89,11 +90,11 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, log.Warning), FeatureSession.IsUnloadableModel, log);
+            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, calls, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
-        return new GoodTransferTransformer(chain, session, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
+        return new GoodTransferTransformer(chain, session, calls, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

@@ -17,21 +17,34 @@ namespace GoodTransfer.ML;
 /// (a column copy, the torchvision preprocessing as a custom mapping, ONNX Runtime scoring of the converted
 /// backbone one image at a time, column copies and drops), ONNX bytes included, so <c>mlContext.Model.Load</c>
 /// works offline with an empty cache and returns that chain. <c>PredictionEngine</c> uses the chain too.</para>
-/// <para>It holds an ONNX Runtime session (native memory): dispose it, or the pipeline that holds it,
-/// when done. Disposing it while a cursor is still reading is not allowed.</para>
+/// <para>It holds ONNX Runtime sessions (native memory): dispose it, or the pipeline that holds it,
+/// when done. A <c>PredictionEngine</c> made with ML.NET's defaults owns its transformer, so disposing the
+/// engine disposes the featurizer; <c>PredictionEngineOptions.OwnsTransformer = false</c> keeps it.</para>
+/// <para>Disposing it while other threads read cursors or predict is safe: <see cref="Dispose"/> waits for
+/// the network runs and predictions in flight, then releases the sessions. A cursor then stops at its next
+/// batch, and every later call (a prediction, <see cref="Transform"/>, <see cref="GetOutputSchema"/>,
+/// <see cref="GetRowToRowMapper"/>, saving) throws an <see cref="ObjectDisposedException"/> whose
+/// <see cref="ObjectDisposedException.ObjectName"/> names it, e.g. <c>GoodTransferTransformer (MocoV2ImageNet)</c>.
+/// Its properties stay readable.</para>
 /// </remarks>
 public sealed class GoodTransferTransformer : ITransformer, IDisposable
 {
     private readonly Lazy<TransformerChain<ITransformer>> chain;
     private readonly FeatureSession session;
+    private readonly InFlightGuard calls;
     private readonly int batchSize;
     private readonly TorchvisionTransform transform;
     private readonly ImageInput input;
 
-    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, TorchvisionTransform transform, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
+    /// <summary>
+    /// Takes ownership of <paramref name="session"/> and of the chain once built; <paramref name="calls"/>
+    /// (from <see cref="NewGuard"/>) is the guard that <paramref name="session"/> enters on each run.
+    /// </summary>
+    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, InFlightGuard calls, TorchvisionTransform transform, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
     {
         this.chain = new Lazy<TransformerChain<ITransformer>>(chain.Build, LazyThreadSafetyMode.ExecutionAndPublication);
         this.session = session;
+        this.calls = calls;
         this.batchSize = batchSize;
         this.transform = transform;
         this.input = input;
@@ -60,8 +73,10 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not of the kind this featurizer was fitted on.</exception>
+    /// <exception cref="ObjectDisposedException">The featurizer is disposed.</exception>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
+        calls.ThrowIfClosed();
         Check(inputSchema);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(inputSchema);
@@ -70,13 +85,17 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>The mapper's rows run the equivalent chain: <see cref="Dispose"/> waits for a value being read from one, and a value read after it throws <see cref="ObjectDisposedException"/>.</remarks>
+    /// <exception cref="ObjectDisposedException">The featurizer is disposed.</exception>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
+        using var call = calls.Enter();
         Check(inputSchema);
-        return ((ITransformer)chain.Value).GetRowToRowMapper(inputSchema);
+        return new GuardedRowToRowMapper(((ITransformer)chain.Value).GetRowToRowMapper(inputSchema), calls);
     }
 
     /// <inheritdoc/>
+    /// <exception cref="ObjectDisposedException">The featurizer is disposed.</exception>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -85,16 +104,32 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
 
     /// <summary>Saves the equivalent chain of ML.NET transformers (an outside assembly cannot add entries of its own to a model zip).</summary>
     /// <param name="ctx">The save context.</param>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)chain.Value).Save(ctx);
+    /// <exception cref="ObjectDisposedException">The featurizer is disposed.</exception>
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        using var call = calls.Enter();
+        ((ICanSaveModel)chain.Value).Save(ctx);
+    }
 
-    /// <summary>Releases the ONNX Runtime sessions.</summary>
-    public void Dispose()
+    /// <summary>
+    /// Releases the ONNX Runtime sessions once the network runs and predictions in flight on other threads
+    /// have finished; calls made from now on throw <see cref="ObjectDisposedException"/>. Disposing again does nothing.
+    /// </summary>
+    /// <remarks>Called from inside a prediction on this thread (a getter upstream that disposes the featurizer), it returns at once, and the sessions are released when that prediction ends.</remarks>
+    public void Dispose() => calls.Close(() =>
     {
         session.Dispose();
         if (chain.IsValueCreated)
         {
             chain.Value.Dispose();
         }
+    });
+
+    /// <summary>The guard a transformer fitted on <paramref name="backboneName"/> and its session share.</summary>
+    internal static InFlightGuard NewGuard(string backboneName)
+    {
+        var name = $"{nameof(GoodTransferTransformer)} ({backboneName})";
+        return new InFlightGuard(name, $"{name} was disposed: its ONNX Runtime sessions are released.");
     }
 
     private void Check(DataViewSchema inputSchema)

@@ -11,8 +11,9 @@ using static BenchProcess;
 //
 // With no checkpoint, one is made with Debian's python3-torch (bench/pytorch/make_resnet50_checkpoint.py).
 //
-//   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer, raw ONNX Runtime, stock ML.NET and int8,
-//                                                  and the first Fit's conversion time, in one run
+//   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer from paths, LoadImages and bytes, float32
+//                                                  and int8, raw ONNX Runtime on both graphs, stock ML.NET, and the
+//                                                  first Fit's conversion time, in one run
 //   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each

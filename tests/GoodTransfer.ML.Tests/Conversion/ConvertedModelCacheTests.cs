@@ -122,6 +122,28 @@ public sealed class ConvertedModelCacheTests : IDisposable
     }
 
     [Theory]
+    [InlineData(BatchedModel)]
+    [InlineData(OneImageModel)]
+    public void A_model_without_a_record_that_ONNX_Runtime_cannot_load_is_converted_again(string which)
+    {
+        var before = FitFeatures();
+        DeleteRecords();
+        var model = Model(which);
+        CacheDamage.Apply(model, CacheDamage.Truncated);
+        log.Clear();
+
+        using var second = Estimator.Fit(data);
+        var after = which == BatchedModel ? Features(second) : OneImageFeatures(second, PredictionEngine);
+
+        var warning = Assert.Single(log.Warnings);
+        Assert.StartsWith($"{WarningStart}{model} cannot be loaded (", warning, StringComparison.Ordinal);
+        Assert.EndsWith(WarningEnd, warning, StringComparison.Ordinal);
+        FeatureFixtures.AssertSameBits(before, after);
+        AssertRecorded(Model(BatchedModel));
+        AssertRecorded(Model(OneImageModel));
+    }
+
+    [Theory]
     [InlineData(BatchedModel, CacheDamage.Truncated)]
     [InlineData(BatchedModel, CacheDamage.Garbage)]
     [InlineData(BatchedModel, CacheDamage.OverwrittenInTheMiddle)]

@@ -102,7 +102,9 @@ internal sealed class ConvertedModelCache
         }
         catch (Exception e) when (isDamage(e))
         {
-            Convert(log, because: $"{model} cannot be loaded ({e.Message.Trim()})", refusedSha256: Sha256OrNull(model));
+            // ML.NET's OnnxTransformer wraps ONNX Runtime's error in one whose message holds the whole inner exception, stack trace included.
+            var cause = e.InnerException is { } inner && isDamage(inner) ? inner : e;
+            Convert(log, because: $"{model} cannot be loaded ({cause.Message.Trim()})", refusedSha256: Sha256OrNull(model));
             return open(model);
         }
     }

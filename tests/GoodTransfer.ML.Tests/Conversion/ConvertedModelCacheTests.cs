@@ -136,8 +136,9 @@ public sealed class ConvertedModelCacheTests : IDisposable
         var after = which == BatchedModel ? Features(second) : OneImageFeatures(second, PredictionEngine);
 
         var warning = Assert.Single(log.Warnings);
-        Assert.StartsWith($"{WarningStart}{model} cannot be loaded (", warning, StringComparison.Ordinal);
+        Assert.StartsWith($"{WarningStart}{model} cannot be loaded ([ErrorCode:InvalidProtobuf] Load model from {model} failed:", warning, StringComparison.Ordinal);
         Assert.EndsWith(WarningEnd, warning, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', warning);
         FeatureFixtures.AssertSameBits(before, after);
         AssertRecorded(Model(BatchedModel));
         AssertRecorded(Model(OneImageModel));

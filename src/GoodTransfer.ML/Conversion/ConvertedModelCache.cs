@@ -107,8 +107,23 @@ internal sealed class ConvertedModelCache
         }
         catch (Exception e) when (isDamage(e))
         {
-            Convert(log, because: $"{model} cannot be loaded ({e.Message.Trim()})");
+            // ML.NET's OnnxTransformer wraps ONNX Runtime's error in one whose message holds the whole inner exception, stack trace included.
+            var cause = e.InnerException is { } inner && isDamage(inner) ? inner : e;
+            Convert(log, because: $"{model} cannot be loaded ({cause.Message.Trim()})", refusedSha256: Sha256OrNull(model));
             return open(model);
+        }
+    }
+
+    /// <summary>The SHA-256 of <paramref name="model"/>, or null if it is gone.</summary>
+    private static string? Sha256OrNull(string model)
+    {
+        try
+        {
+            return FileHashes.Memoized(model);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
         }
     }
 
@@ -148,7 +163,10 @@ internal sealed class ConvertedModelCache
     }
 
     /// <summary>Converts the checkpoint into both models under the entry's lock, replacing whatever is there (unless another thread or process just did).</summary>
-    private void Convert(AcquisitionLog log, string? because)
+    /// <param name="log">Told why, and when it is done.</param>
+    /// <param name="because">Why the cached models are not usable; <see langword="null"/> when they are not there.</param>
+    /// <param name="refusedSha256">The SHA-256 of the bytes that ONNX Runtime could not load, if that is why: they are no repair, even where their record matches.</param>
+    private void Convert(AcquisitionLog log, string? because, string? refusedSha256 = null)
     {
         if (because is not null)
         {
@@ -165,9 +183,11 @@ internal sealed class ConvertedModelCache
                 return;
             }
 
-            if (because is not null && Damage(Batched, log) is null && Damage(SingleImage, log) is null)
+            // Repaired by whoever held the lock before; not where a model still holds the bytes ONNX Runtime refused,
+            // which match their record when it was written on this first use (0.1.0's models had none).
+            if (because is not null && Damage(Batched, log) is null && Damage(SingleImage, log) is null &&
+                refusedSha256 != FileHashes.Memoized(Batched) && refusedSha256 != FileHashes.Memoized(SingleImage))
             {
-                // Repaired by whoever held the lock before.
                 return;
             }
 

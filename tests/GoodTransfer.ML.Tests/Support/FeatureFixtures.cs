@@ -36,6 +36,16 @@ public static class FeatureFixtures
         return rows;
     }
 
+    /// <summary>Features that are numbers and equal <paramref name="expected"/> bit for bit, row by row.</summary>
+    public static void AssertSameBits(IReadOnlyList<float[]> expected, IReadOnlyList<float[]> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.All(actual, row => Assert.DoesNotContain(row, float.IsNaN));
+        Assert.Equal(expected.Select(Bits), actual.Select(Bits));
+
+        static int[] Bits(float[] row) => [.. row.Select(BitConverter.SingleToInt32Bits)];
+    }
+
     /// <summary>Saves the model, loads it back in this process and returns the loaded model's features of <paramref name="data"/>.</summary>
     public static List<float[]> FeaturesAfterSaveAndLoad(MLContext mlContext, ITransformer model, IDataView data, string column = "Features")
     {

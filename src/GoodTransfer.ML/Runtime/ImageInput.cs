@@ -85,8 +85,10 @@ internal abstract class ImageInput
             source is null ? ReadImages(row, column) : ReadFiles(row, source);
 
         /// <summary>
-        /// Reads the paths behind <c>LoadImages</c> and decodes each file as it does (<see cref="MLImage.CreateFromFile"/>,
-        /// the same pixels), on the producer's workers instead of on the thread that pulls the rows.
+        /// Reads the paths behind <c>LoadImages</c> and decodes each file as it does (the file's stream into
+        /// <see cref="MLImage.CreateFromStream"/>: the same pixels, and the same errors, which name what is wrong
+        /// where <see cref="MLImage.CreateFromFile"/> says only "Invalid path"), on the producer's workers instead
+        /// of on the thread that pulls the rows.
         /// </summary>
         private static Func<Func<RgbImage>> ReadFiles(DataViewRow row, LoadedImageSource source)
         {
@@ -107,7 +109,8 @@ internal abstract class ImageInput
                     MLImage image;
                     try
                     {
-                        image = MLImage.CreateFromFile(file);
+                        using var stream = File.OpenRead(file);
+                        image = MLImage.CreateFromStream(stream);
                     }
                     catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
                     {

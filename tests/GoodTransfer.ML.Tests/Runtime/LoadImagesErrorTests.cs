@@ -17,7 +17,15 @@ public sealed class LoadImagesErrorTests : IDisposable
     private readonly TemporaryFile cache = new("unused");
     private readonly TemporaryFile folder = new("unused");
 
-    public static TheoryData<string> BadFiles => ["empty.jpg", "text.jpg", "huge.png", "folder.jpg", "missing.jpg"];
+    /// <summary>Each bad file and what ML.NET's loading throws for it (the inner exception, as LoadImages itself would throw it).</summary>
+    public static TheoryData<string, Type, string> BadFiles => new()
+    {
+        { "empty.jpg", typeof(ArgumentException), "Invalid input stream contents" },
+        { "text.jpg", typeof(ArgumentException), "Invalid input stream contents" },
+        { "huge.png", typeof(Exception), "Unable to allocate pixels for the bitmap." },
+        { "folder.jpg", typeof(UnauthorizedAccessException), "Access to the path" },
+        { "missing.jpg", typeof(FileNotFoundException), "Could not find file" },
+    };
 
     public void Dispose()
     {
@@ -27,7 +35,7 @@ public sealed class LoadImagesErrorTests : IDisposable
 
     [Theory]
     [MemberData(nameof(BadFiles))]
-    public void Every_good_row_before_a_bad_file_is_delivered_and_the_error_names_the_row_and_the_file(string bad)
+    public void Every_good_row_before_a_bad_file_is_delivered_and_the_error_names_the_row_and_the_file(string bad, Type loadError, string loadMessage)
     {
         var good = FeatureFixtures.Manifest.Images.Select(i => i.FullPath).Where(p => p.EndsWith(".jpg", StringComparison.Ordinal)).Take(3).ToList();
         var badPath = MakeBadFile(bad);
@@ -43,10 +51,10 @@ public sealed class LoadImagesErrorTests : IDisposable
 
         Assert.Equal(expected, delivered);
         Assert.Equal(badPath, error.ImageSource);
-        Assert.StartsWith("ML.NET's LoadImages cannot load it: ", error.Reason, StringComparison.Ordinal);
+        Assert.StartsWith($"ML.NET's LoadImages cannot load it: {loadMessage}", error.Reason, StringComparison.Ordinal);
+        Assert.IsType(loadError, error.InnerException?.InnerException);
         Assert.EndsWith("(row 3)", error.Reason, StringComparison.Ordinal);
         Assert.Contains(badPath, error.Message, StringComparison.Ordinal);
-        Assert.NotNull(error.InnerException);
     }
 
     [Fact]

@@ -56,13 +56,19 @@ internal static class Throughput
         var bytes = mlContext.Data.LoadFromEnumerable(images.Select(p => new BytesRow { Bytes = File.ReadAllBytes(p) }).ToArray());
         var inputs = new (string Name, IDataView Data, string Column)[] { ("paths", data, "Path"), ("LoadImages", loaded, "Image"), ("bytes", bytes, "Bytes") };
 
-        var raw1 = Median(passes, () => RawOrt(batched, images.Count, 1));
-        var raw8 = Median(passes, () => RawOrt(batched, images.Count, 8));
-        var ours = inputs.Select(i => Median(passes, () => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count))).ToArray();
+        // Every measurement runs once per pass, in turn, so that a shared machine's load falls on all of them
+        // alike; each figure is the median over the passes.
+        var measured = Alternating(passes, [
+            () => RawOrt(batched, images.Count, 1),
+            () => RawOrt(batched, images.Count, 8),
+            () => RawOrt(int8Batched, images.Count, 8),
+            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count))),
+            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count))),
+        ]);
+        var (raw1, raw8, rawInt8) = (measured[0], measured[1], measured[2]);
+        var ours = measured[3..(3 + inputs.Length)];
+        var oursInt8 = measured[(3 + inputs.Length)..];
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);
-        var rawInt8 = Median(passes, () => RawOrt(int8Batched, images.Count, 8));
-        var oursInt8 = inputs.Select(i => Median(passes, () => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count))).ToArray();
-
         Console.WriteLine();
         Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
         Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s):"));
@@ -212,6 +218,26 @@ internal static class Throughput
 
             return rows == count ? rows / clock.Elapsed.TotalSeconds : throw new InvalidOperationException("row count");
         });
+    }
+
+    /// <summary>The median of each measurement over <paramref name="passes"/> passes that run them all in turn, after one warm-up of each.</summary>
+    private static double[] Alternating(int passes, IReadOnlyList<Func<double>> measurements)
+    {
+        foreach (var measure in measurements)
+        {
+            measure();
+        }
+
+        var values = measurements.Select(_ => new List<double>()).ToArray();
+        for (var pass = 0; pass < passes; pass++)
+        {
+            for (var i = 0; i < measurements.Count; i++)
+            {
+                values[i].Add(measurements[i]());
+            }
+        }
+
+        return [.. values.Select(v => v.Order().ElementAt(v.Count / 2))];
     }
 
     /// <summary>The median of <paramref name="passes"/> measurements, after one warm-up.</summary>

@@ -19,7 +19,7 @@ internal static class CalibrationSample
     public static List<float[]> FirstImages(IDataView data, string column, ImageInput input, TorchvisionTransform transform, AcquisitionLog log)
     {
         var imageColumn = data.Schema[column];
-        var source = input == ImageInput.Image ? LoadedImageSource.Find(data, column) : null;
+        var source = input.SourceOf(data, column);
         using var cursor = data.GetRowCursor(ImageInput.ColumnsToRead(data.Schema, imageColumn, source));
         var read = input.CreateReader(cursor, imageColumn, source);
         var tensors = new List<float[]>(ImageCount);

@@ -33,7 +33,7 @@ internal sealed class FeaturizingDataView : IDataView
         this.batchSize = batchSize;
         Schema = schema;
         inputColumn = source.Schema[inputColumnName].Index;
-        imageSource = input == ImageInput.Image ? LoadedImageSource.Find(source, inputColumnName) : null;
+        imageSource = input.SourceOf(source, inputColumnName);
         FeaturesColumn = schema.Count - 1;
     }
 

@@ -37,6 +37,9 @@ internal abstract class ImageInput
     /// </param>
     public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source);
 
+    /// <summary>Where this kind's images come from in <paramref name="data"/>, when that is known: for an image column that <c>LoadImages</c> made, the path column behind it.</summary>
+    public virtual LoadedImageSource? SourceOf(IDataView data, string column) => null;
+
     /// <summary>The column a reader needs from its cursor: the image column, or for an image column that <c>LoadImages</c> made, the path column behind it.</summary>
     public static IEnumerable<DataViewSchema.Column> ColumnsToRead(DataViewSchema schema, DataViewSchema.Column column, LoadedImageSource? source) =>
         source is null ? [column] : [schema[source.PathColumn]];
@@ -80,6 +83,8 @@ internal abstract class ImageInput
     {
         public override string Description => "images";
 
+
+        public override LoadedImageSource? SourceOf(IDataView data, string column) => LoadedImageSource.Find(data, column);
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source) =>
             source is null ? ReadImages(row, column) : ReadFiles(row, source);

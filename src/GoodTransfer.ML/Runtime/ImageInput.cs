@@ -83,7 +83,6 @@ internal abstract class ImageInput
     {
         public override string Description => "images";
 
-
         public override LoadedImageSource? SourceOf(IDataView data, string column) => LoadedImageSource.Find(data, column);
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source) =>
@@ -176,7 +175,6 @@ internal abstract class ImageInput
     {
         public override string Description => "encoded image bytes";
 
-
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             var getter = row.GetGetter<VBuffer<byte>>(column);
@@ -199,7 +197,6 @@ internal abstract class ImageInput
     private sealed class PathColumn : ImageInput
     {
         public override string Description => "image paths";
-
 
         public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {

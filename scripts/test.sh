@@ -8,13 +8,21 @@ cd "$(dirname "$0")/.."
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-if ! /usr/bin/python3 -c "import torch, torchvision, onnx" >/dev/null 2>&1 || [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  echo "Installing python3-torch python3-torchvision python3-onnx dataset-fashion-mnist from Debian..."
+# Debian packages the tests need, one per line, with what needs each. Missing ones are installed.
+packages=(
+  python3-torch python3-torchvision python3-onnx  # the oracle: real PyTorch 1.13, torchvision 0.14, ONNX
+  dataset-fashion-mnist                           # a real labelled image set
+)
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then missing+=("$package"); fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "Installing ${missing[*]} from Debian..."
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
   $sudo_cmd apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends \
-    python3-torch python3-torchvision python3-onnx dataset-fashion-mnist
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 results=TestResults

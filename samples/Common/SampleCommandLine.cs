@@ -23,10 +23,15 @@ internal static class SampleCommandLine
         Exit codes: 0 done, 2 bad arguments or data, 3 a checkpoint could not be downloaded or read.
         """;
 
-    /// <summary>A root command whose --help ends with <see cref="HelpFooter"/>.</summary>
-    public static RootCommand Root(string description)
+    /// <summary>A root command with <paramref name="options"/>, whose --help ends with <see cref="HelpFooter"/>.</summary>
+    public static RootCommand Root(string description, params Option[] options)
     {
         var root = new RootCommand(description);
+        foreach (var option in options)
+        {
+            root.Options.Add(option);
+        }
+
         var help = root.Options.OfType<HelpOption>().Single();
         help.Action = new HelpWithFooter((SynchronousCommandLineAction)help.Action!);
         return root;

@@ -39,12 +39,12 @@ internal static class CompareBackbonesSample
         var folds = SampleCommandLine.WholeNumber("--folds", "K", "Folds of the cross-validation, stratified by class", DefaultFolds, 2, 50);
         var plot = new Option<string>("--plot") { HelpName = "FILE", Description = "Where to write the PCA plot, a PNG", DefaultValueFactory = _ => DefaultPlotFile };
         var command = SampleCommandLine.Root(
-            "CompareBackbones: linear-probe accuracy of several of the paper's backbones on your images, by k-fold cross-validation, as a table like the paper's, and a PCA plot of their features.");
-        command.Options.Add(data);
-        command.Options.Add(backbones);
-        command.Options.Add(checkpointFolder);
-        command.Options.Add(folds);
-        command.Options.Add(plot);
+            "CompareBackbones: linear-probe accuracy of several of the paper's backbones on your images, by k-fold cross-validation, as a table like the paper's, and a PCA plot of their features.",
+            data,
+            backbones,
+            checkpointFolder,
+            folds,
+            plot);
         command.SetAction(result => Run(
             result.GetValue(data),
             ChooseBackbones(result.GetValue(backbones), result.GetValue(checkpointFolder)),

@@ -26,12 +26,8 @@ internal static class ImageClassifierSample
         var checkpoint = new Option<string?>("--checkpoint") { HelpName = "FILE", Description = "A PyTorch ResNet checkpoint (.pth) on disk, instead of --backbone" };
         var model = new Option<string>("--model") { HelpName = "FILE", Description = "Where to save the trained model", DefaultValueFactory = _ => DefaultModelFile };
         var testFraction = SampleCommandLine.Fraction("--test-fraction", "F", "The share of each class held out for testing", DefaultTestFraction, 0, 1);
-        var command = SampleCommandLine.Root("ImageClassifier: trains and evaluates an image classifier on the features of a pretrained backbone.");
-        command.Options.Add(data);
-        command.Options.Add(backbone);
-        command.Options.Add(checkpoint);
-        command.Options.Add(model);
-        command.Options.Add(testFraction);
+        var command = SampleCommandLine.Root(
+            "ImageClassifier: trains and evaluates an image classifier on the features of a pretrained backbone.", data, backbone, checkpoint, model, testFraction);
         command.Validators.Add(result =>
         {
             if (result.GetResult(backbone) is not null && result.GetResult(checkpoint) is not null)

@@ -89,7 +89,38 @@ public static class FeatureFile
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var (metadata, rows, hasLabels) = ReadWithMetadata(path);
-        var vector = new VectorDataViewType(NumberDataViewType.Single, metadata.FeatureLength);
+        return AsDataView(mlContext, rows, metadata.FeatureLength, hasLabels);
+    }
+
+    /// <summary>
+    /// Rows already in memory (from <see cref="Read"/> or <see cref="FeaturizationPlan.Featurize"/>) as the data
+    /// view <see cref="Load"/> gives: <c>Path</c>, <c>Label</c> when any row has one, and a known-size <c>Features</c> vector.
+    /// </summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="rows">The rows, all with features of the same length; at least one.</param>
+    /// <returns>The data view.</returns>
+    /// <exception cref="ArgumentException">There are no rows, or their features differ in length.</exception>
+    public static IDataView ToDataView(MLContext mlContext, IReadOnlyList<FeatureRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException("There are no rows: the length of the Features vector is unknown.", nameof(rows));
+        }
+
+        var length = rows[0].Features.Length;
+        if (rows.Select((r, i) => (r, i)).FirstOrDefault(p => p.r.Features.Length != length) is { r: not null } wrong)
+        {
+            throw new ArgumentException($"Row {wrong.i} ('{wrong.r.Path}') has {wrong.r.Features.Length} features, row 0 has {length}.", nameof(rows));
+        }
+
+        return AsDataView(mlContext, rows, length, rows.Any(r => r.Label is not null));
+    }
+
+    private static IDataView AsDataView(MLContext mlContext, IReadOnlyList<FeatureRow> rows, int featureLength, bool hasLabels)
+    {
+        var vector = new VectorDataViewType(NumberDataViewType.Single, featureLength);
         if (hasLabels)
         {
             var schema = SchemaDefinition.Create(typeof(LabelledView));

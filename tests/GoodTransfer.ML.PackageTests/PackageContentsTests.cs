@@ -21,9 +21,9 @@ public sealed class PackageContentsTests(PackedRepository packed, ITestOutputHel
 
         Assert.Equal(
             [
-                $"GoodTransfer.ML.Cli.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.{packed.Version}.snupkg",
+                $"GoodTransfer.ML.Cli.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.Gpu.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.Gpu.{packed.Version}.snupkg",
             ],

@@ -133,7 +133,7 @@ public static class FeatureFile
         return mlContext.Data.LoadFromEnumerable(rows.Select(r => new UnlabelledView { Path = r.Path, Features = r.Features }).ToList(), unlabelled);
     }
 
-    /// <summary>The format a path's extension names: <c>.csv</c> is CSV, anything else Parquet.</summary>
+    /// <summary>The format a path's extension names: <c>.csv</c> is CSV, anything else Parquet (what <see cref="Write"/> chooses by default in <see cref="FeaturizationPlan"/>).</summary>
     internal static FeatureFileFormat FormatOf(string path) =>
         string.Equals(System.IO.Path.GetExtension(path), ".csv", StringComparison.OrdinalIgnoreCase) ? FeatureFileFormat.Csv : FeatureFileFormat.Parquet;
 
@@ -168,7 +168,7 @@ public static class FeatureFile
             throw new FileNotFoundException($"No feature file at '{fullPath}'.", fullPath);
         }
 
-        var content = FormatOf(fullPath) == FeatureFileFormat.Csv ? CsvFeatures.Read(fullPath, metadataOnly) : ParquetFeatures.Read(fullPath, metadataOnly);
+        var content = IsParquet(fullPath) ? ParquetFeatures.Read(fullPath, metadataOnly) : CsvFeatures.Read(fullPath, metadataOnly);
         var wrong = content.Rows.Select((row, index) => (row, index)).FirstOrDefault(r => r.row.Features.Length != content.Metadata.FeatureLength);
         if (wrong.row is not null)
         {
@@ -176,6 +176,21 @@ public static class FeatureFile
         }
 
         return content;
+    }
+
+    /// <summary>Whether the file is Parquet, by its magic bytes (<c>PAR1</c>), whatever its name; a CSV feature file starts with <c>#</c>, and one named <c>.csv</c> is read as CSV.</summary>
+    private static bool IsParquet(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using (var stream = File.OpenRead(path))
+        {
+            if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual("PAR1"u8))
+            {
+                return true;
+            }
+        }
+
+        return FormatOf(path) != FeatureFileFormat.Csv && !File.ReadLines(path).Take(1).Any(l => l.StartsWith('#'));
     }
 
     private static void Check(FeatureFileMetadata metadata, IReadOnlyList<FeatureRow> rows)

@@ -21,7 +21,9 @@ internal static class ExportCommand
         var command = new Command("export", "Convert a backbone to an ONNX file: input 'image' [N,3,224,224] in [0,1], output 'features' [N,C]") { source, output, layer, precision, calibration };
         command.Validators.Add(c =>
         {
-            if (c.GetValue(precision) == Precision.Int8 && c.GetValue(calibration) is null)
+            // A --precision that did not parse has its own error; reading it here would throw.
+            if (c.GetResult(precision) is { Tokens: [{ Value: var given }] } && Enum.TryParse<Precision>(given, ignoreCase: true, out var chosen) &&
+                chosen == Precision.Int8 && c.GetValue(calibration) is null)
             {
                 c.AddError("--precision Int8 needs --calibration-images: an export has no data of its own to calibrate on.");
             }

@@ -14,6 +14,8 @@ public sealed class ArgumentTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData(new[] { "compare", "images", "--backbones", "MocoV2ImageNet", "--folds", "1" }, "error: --folds must be from 2 to 50.")]
     [InlineData(new[] { "featurize", "images", "--out", "o", "--backbone", "MocoV2ImageNet", "--precision", "Float16" }, "error: Argument 'Float16' not recognized. Must be one of: 'Float32' 'Int8'")]
     [InlineData(new[] { "featurise" }, "error: Unrecognized command or argument 'featurise'.")]
+    [InlineData(new[] { "export", "MocoV2ImageNet", "m.onnx", "--precision", "Float" }, "error: Argument 'Float' not recognized. Must be one of:")]
+    [InlineData(new[] { "export", "MocoV2ImageNet", "m.onnx", "--precision", "int8" }, "error: --precision Int8 needs --calibration-images")]
     public void A_bad_command_line_exits_2_with_one_line_naming_the_argument(string[] arguments, string expected)
     {
         using var work = new TemporaryFile("unused");
@@ -50,6 +52,21 @@ public sealed class ArgumentTests(Xunit.Abstractions.ITestOutputHelper output)
 
         Assert.Equal(2, run.ExitCode);
         Assert.Equal($"error: No folder or list of images at '{Path.Combine(work.Folder, "nowhere")}'.", run.SingleError());
+    }
+
+    [Fact]
+    public void Tab_completion_offers_the_backbone_names()
+    {
+        using var work = new TemporaryFile("unused");
+        const string line = "featurize photos --backbone SupervisedImageNetF";
+
+        // What dotnet-suggest asks a System.CommandLine program when the user presses Tab at the end of the line.
+        var run = CliProcess.Run([$"[suggest:{line.Length}]", line], work, output: output);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal(
+            ["SupervisedImageNetFlip", "SupervisedImageNetFlipCrop", "SupervisedImageNetFlipCropColor", "SupervisedImageNetFlipCropColorGray"],
+            run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     [Fact]

@@ -46,6 +46,26 @@ public sealed class FeaturizeCommandTests(FeatureFileFixture fixture, Xunit.Abst
     }
 
     [Fact]
+    public void Int8_shards_calibrate_on_the_whole_list_so_they_equal_the_unsharded_run()
+    {
+        using var work = new TemporaryFile("unused");
+        var whole = Path.Combine(work.Folder, "whole.parquet");
+        var parts = Path.Combine(work.Folder, "parts");
+
+        Assert.Equal(0, CliProcess.Run(["featurize", fixture.ImageFolder, "--checkpoint", Checkpoint, "--out", whole, "--precision", "Int8"], work, output: output).ExitCode);
+        foreach (var shard in (string[])["0/2", "1/2"])
+        {
+            Assert.Equal(0, CliProcess.Run(["featurize", fixture.ImageFolder, "--checkpoint", Checkpoint, "--out", parts, "--shard", shard, "--precision", "Int8"], work, output: output).ExitCode);
+        }
+
+        Assert.Equal(Precision.Int8, FeatureFile.ReadMetadata(parts).Precision);
+        var expected = FeatureFile.Read(whole);
+        FeatureFixtures.AssertSameBits(expected.Select(r => r.Features).ToList(), FeatureFile.Read(parts).Select(r => r.Features).ToList());
+        // Quantized, so not the float32 features.
+        Assert.NotEqual(fixture.Expected[0], expected[0].Features);
+    }
+
+    [Fact]
     public void Csv_output_reads_back_bit_for_bit()
     {
         using var work = new TemporaryFile("unused");

@@ -68,7 +68,7 @@ trap stop_server EXIT
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"; }
 load() { # clients, then hey's other arguments
   local clients=$1; shift
-  hey -c "$clients" -t 300 -m POST -T image/jpeg -D "$image" "$@" "http://127.0.0.1:$port/classify" | python3 bench/loadtest/parse_hey.py
+  hey -o csv -c "$clients" -t 300 -m POST -T image/jpeg -D "$image" "$@" "http://127.0.0.1:$port/classify" | python3 bench/loadtest/parse_hey.py
 }
 
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -97,7 +97,7 @@ if [ "$soak" -gt 0 ]; then
   rss=("$(rss_mb)")
   failed=0
   for _ in $(seq 1 10); do
-    line=$(load 32 -n $((soak / 10)))
+    line=$(load 32 -n $(( soak / 10 > 32 ? soak / 10 : 32 )))
     failed=$((failed + $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["failed"])' "$line")))
     rss+=("$(rss_mb)")
   done

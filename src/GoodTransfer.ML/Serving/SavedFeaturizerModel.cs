@@ -126,6 +126,10 @@ internal sealed class SavedFeaturizerModel : IDisposable
         }
 
         var single = ModelProto.Parser.ParseFrom(OnnxBytes((OnnxTransformer)steps[onnx], path));
+
+        // The service runs the batched graph only: the one-image session's weights and buffers go now (disposing
+        // the loaded model later disposes it again, which OnnxTransformer allows).
+        ((IDisposable)steps[onnx]).Dispose();
         var featureSize = checked((int)single.Graph.Output[0].Type.TensorType.Shape.Dim[0].DimValue);
         SingleImageGraph.Revert(single);
 

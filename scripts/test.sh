@@ -13,6 +13,8 @@ packages=(
   python3-torch python3-torchvision python3-onnx  # the oracle: real PyTorch 1.13, torchvision 0.14, ONNX
   dataset-fashion-mnist                           # a real labelled image set
   jupyter-nbconvert jupyter-client python3-ipykernel  # the notebook test runs the notebook headless in a real Jupyter kernel
+  chromium                                        # the sample web service's page, tested in a real browser (headless)
+  chromium-driver                                 # chromedriver, through which the browser test drives chromium
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -70,6 +70,60 @@ internal static class SingleImageGraph
         StoreFloat16InitializersAsFloat32(graph);
     }
 
+    /// <summary>
+    /// The batched featurizer back from its one-image form, as a saved model holds it (<see cref="Apply"/> undone):
+    /// the <c>Unsqueeze</c> or <c>Reshape</c> in front and the <c>Reshape</c> behind are removed, and the input
+    /// <c>image</c> <c>[N, 3, S, S]</c> and output <c>features</c> <c>[N, C]</c> are restored; the network in between
+    /// is unchanged, so both forms compute the same features. A float16 model keeps its float32-stored
+    /// initializers and their casts.
+    /// </summary>
+    /// <param name="model">A one-image model that <see cref="Apply"/> made; rewritten in place.</param>
+    /// <exception cref="InvalidDataException">The model is not one that <see cref="Apply"/> made; the message says what is missing.</exception>
+    public static void Revert(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var graph = model.Graph ?? throw NotSingleImage("it has no graph");
+        if (graph.Input.Count != 1 || graph.Input[0].Name != InputName || graph.Output.Count != 1 || graph.Output[0].Name != OutputName)
+        {
+            throw NotSingleImage($"its input and output are not '{InputName}' and '{OutputName}'");
+        }
+
+        var input = graph.Input[0].Type?.TensorType?.Shape?.Dim;
+        var output = graph.Output[0].Type?.TensorType?.Shape?.Dim;
+        if (input is not { Count: 3 } || input[1].DimValue <= 0 || output is not { Count: 1 } || output[0].DimValue <= 0)
+        {
+            throw NotSingleImage("its input is not [3, S, S] or its output is not [C]");
+        }
+
+        var crop = checked((int)input[1].DimValue);
+        var featureSize = checked((int)output[0].DimValue);
+        string[] added = ["single_image.unsqueeze", "single_image.image", "single_image.reshape"];
+        var removed = graph.Node.Where(node => added.Contains(node.Name)).ToList();
+        if (removed.Count != 2 || removed[^1].Name != "single_image.reshape")
+        {
+            throw NotSingleImage("the nodes it adds around the network are not there");
+        }
+
+        foreach (var node in removed)
+        {
+            graph.Node.Remove(node);
+        }
+
+        foreach (var initializer in graph.Initializer.Where(i => i.Name.StartsWith("single_image.", StringComparison.Ordinal)).ToList())
+        {
+            graph.Initializer.Remove(initializer);
+        }
+
+        var batch = new TensorShapeProto.Types.Dimension { DimParam = ResNetGraphBuilder.BatchDimension };
+        graph.Input.Clear();
+        graph.Input.Add(ResNetGraphBuilder.TensorValueInfo(ResNetGraphBuilder.InputName, batch, 3, crop, crop));
+        graph.Output.Clear();
+        graph.Output.Add(ResNetGraphBuilder.TensorValueInfo(ResNetGraphBuilder.OutputName, batch.Clone(), featureSize));
+    }
+
+    private static InvalidDataException NotSingleImage(string why) =>
+        new($"The ONNX model is not GoodTransfer.ML's one-image featurizer: {why}.");
+
     private static void StoreFloat16InitializersAsFloat32(GraphProto graph)
     {
         var casts = new List<NodeProto>();

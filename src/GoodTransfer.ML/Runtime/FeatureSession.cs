@@ -44,13 +44,25 @@ internal sealed class FeatureSession : IDisposable
     /// <param name="calls">The owner's guard: each <see cref="Run"/> is a call in flight, refused once the owner is disposed.</param>
     /// <param name="warn">Told why the GPU was given up for the CPU, when it is.</param>
     /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="GoodTransferOptions.FallbackToCpu"/> is off.</exception>
-    public static FeatureSession Open(string modelPath, SessionSettings settings, InFlightGuard calls, Action<string>? warn = null)
+    public static FeatureSession Open(string modelPath, SessionSettings settings, InFlightGuard calls, Action<string>? warn = null) =>
+        Open(options => new InferenceSession(modelPath, options), settings, calls, warn);
+
+    /// <summary>Opens the model held in <paramref name="model"/> (the batched graph's bytes) on the device the settings ask for.</summary>
+    /// <param name="model">The batched ONNX model, serialized.</param>
+    /// <param name="settings">The device, fallback and thread settings.</param>
+    /// <param name="calls">The owner's guard: each <see cref="Run"/> is a call in flight, refused once the owner is disposed.</param>
+    /// <param name="warn">Told why the GPU was given up for the CPU, when it is.</param>
+    /// <exception cref="GpuUnavailableException">A GPU was asked for, cannot be used, and <see cref="SessionSettings.FallbackToCpu"/> is off.</exception>
+    public static FeatureSession Open(byte[] model, SessionSettings settings, InFlightGuard calls, Action<string>? warn = null) =>
+        Open(options => new InferenceSession(model, options), settings, calls, warn);
+
+    private static FeatureSession Open(Func<SessionOptions, InferenceSession> load, SessionSettings settings, InFlightGuard calls, Action<string>? warn)
     {
         if (settings.GpuDeviceId is int device)
         {
             try
             {
-                return Create(modelPath, settings, device, calls);
+                return Create(load, settings, device, calls);
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
@@ -63,7 +75,7 @@ internal sealed class FeatureSession : IDisposable
             }
         }
 
-        return Create(modelPath, settings, gpuDevice: null, calls);
+        return Create(load, settings, gpuDevice: null, calls);
     }
 
     /// <summary>Whether <paramref name="error"/>, from opening a model here or in ML.NET's OnnxTransformer, says ONNX Runtime cannot load the file.</summary>
@@ -95,7 +107,7 @@ internal sealed class FeatureSession : IDisposable
         session.Dispose();
     }
 
-    private static FeatureSession Create(string modelPath, SessionSettings settings, int? gpuDevice, InFlightGuard calls)
+    private static FeatureSession Create(Func<SessionOptions, InferenceSession> load, SessionSettings settings, int? gpuDevice, InFlightGuard calls)
     {
         using var sessionOptions = new SessionOptions
         {
@@ -119,7 +131,7 @@ internal sealed class FeatureSession : IDisposable
             sessionOptions.AppendExecutionProvider_CUDA(device);
         }
 
-        var session = new InferenceSession(modelPath, sessionOptions);
+        var session = load(sessionOptions);
         try
         {
             var input = session.InputMetadata[Onnx.ResNetGraphBuilder.InputName].Dimensions;

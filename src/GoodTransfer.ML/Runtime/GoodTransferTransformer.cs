@@ -86,6 +86,18 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
+    /// <summary>The batched session, for <see cref="FeaturizerService"/>: it runs its own batches through it.</summary>
+    internal FeatureSession Session => session;
+
+    /// <summary>The backbone's resize, crop and tensor conversion.</summary>
+    internal TorchvisionTransform Preprocess => transform;
+
+    /// <summary>The kind of input column this featurizer was fitted on, which decides how an image is decoded.</summary>
+    internal ImageInput Input => input;
+
+    /// <summary>Images per network run on the fast path (<see cref="GoodTransferOptions.BatchSize"/>).</summary>
+    internal int BatchSize => batchSize;
+
     /// <inheritdoc/>
     /// <exception cref="ArgumentOutOfRangeException">The input column is missing or not of the kind this featurizer was fitted on.</exception>
     /// <exception cref="ObjectDisposedException">The featurizer is disposed.</exception>

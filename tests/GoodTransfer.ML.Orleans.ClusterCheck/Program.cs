@@ -1,7 +1,7 @@
 // The processes of tests/GoodTransfer.ML.Orleans.Tests, started on 127.0.0.1 and killed with SIGKILL by them:
 //   silo --redis HOST:PORT --cluster ID --silo-port P --gateway-port G
 //        prints "ready <silo address> <pid>" once the silo has joined, then runs until it is killed or stdin closes.
-//   job --redis HOST:PORT --cluster ID --checkpoint FILE --list FILE --out DIR [--images-per-batch N] [--cpu-threads N]
+//   job --redis HOST:PORT --cluster ID --checkpoint FILE --list FILE --out DIR [--cache DIR] [--images-per-batch N] [--cpu-threads N]
 //        featurizes the images listed in FILE (one path a line, "path<TAB>label" for a label) and prints one line per
 //        event: "event <Event> batch <I> silo <S> done <D>/<N> skipped <K> retries <R> t <seconds> reason <...>",
 //        then "finished run <R> skipped <K> retries <X>", or "error <type>: <message>" and exit code 1.
@@ -62,7 +62,7 @@ static async Task<int> RunJob(Arguments arguments)
         .ToList();
     var spec = FeaturizerSpec.For(
         Backbone.FromFile(arguments["--checkpoint"]),
-        new GoodTransferOptions { CpuThreads = arguments.Int("--cpu-threads", 1), Offline = true });
+        new GoodTransferOptions { CpuThreads = arguments.Int("--cpu-threads", 1), Offline = true, CacheDirectory = arguments.Optional("--cache") });
     var options = new FeaturizationJobOptions { ImagesPerBatch = arguments.Int("--images-per-batch", 16) };
     var job = new FeaturizationJob(host.Services.GetRequiredService<IClusterClient>(), spec, images, arguments["--out"], options);
     try
@@ -108,6 +108,8 @@ internal sealed class Arguments(Dictionary<string, string> values)
 
         return new Arguments(values);
     }
+
+    public string? Optional(string name) => values.GetValueOrDefault(name);
 
     public int Int(string name, int? fallback = null) =>
         values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback ?? throw new ArgumentException($"missing {name}");

@@ -114,6 +114,9 @@ public sealed class FeaturizationJob
         private readonly bool[] done = new bool[job.BatchCount];
         private readonly int[] attempts = new int[job.BatchCount];
         private readonly SortedSet<int> pending = [];
+        private readonly Dictionary<int, TimeSpan> notBefore = [];
+        private readonly HashSet<int> speculated = [];
+        private readonly List<double> durations = [];
         private readonly List<Attempt> inFlight = [];
         private readonly Dictionary<string, SiloState> silos = new(StringComparer.Ordinal);
         private int batchesDone;
@@ -150,6 +153,7 @@ public sealed class FeaturizationJob
                     TrackMembership();
                     Heartbeat();
                     Dispatch();
+                    Speculate();
                     CheckSomeSiloIsUsable();
                     await WaitForAnything(cancellationToken).ConfigureAwait(false);
                     Collect();
@@ -180,6 +184,7 @@ public sealed class FeaturizationJob
                 return;
             }
 
+            Console.Error.WriteLine($"DIAG membership {membership.Status} {(membership.IsCompletedSuccessfully ? string.Join(",", membership.Result.Keys) : membership.Exception?.InnerException?.Message)}");
             if (membership.IsCompletedSuccessfully)
             {
                 var active = membership.Result.Keys.ToDictionary(address => address.ToParsableString(), StringComparer.Ordinal);
@@ -229,10 +234,12 @@ public sealed class FeaturizationJob
                 }
                 else if (ping.IsCompletedSuccessfully)
                 {
+                    Console.Error.WriteLine($"DIAG ping {silo.Name} answered by {ping.Result}");
                     // Another silo answered: the gateway does not know this one yet (it just joined). Not lost; not usable yet.
                 }
                 else
                 {
+                    Console.Error.WriteLine($"DIAG ping {silo.Name} failed {ping.Exception?.InnerException?.Message}");
                     Lose(silo, ping.Exception?.InnerException is TimeoutException ? $"no heartbeat within {options.HeartbeatTimeout.TotalSeconds:0.#} s" : $"its heartbeat failed: {Describe(ping.Exception)}");
                 }
             }
@@ -248,15 +255,54 @@ public sealed class FeaturizationJob
                     return;
                 }
 
-                var index = pending.Min;
+                var now = clock.Elapsed;
+                var ready = pending.Where(i => !notBefore.TryGetValue(i, out var at) || at <= now).Take(1).ToList();
+                if (ready.Count == 0)
+                {
+                    return;
+                }
+
+                var index = ready[0];
                 pending.Remove(index);
                 attempts[index]++;
-                var batch = new FeatureBatch(index, done.Length, job.ImagesOf(index), job.featurizer, job.PartPath(index));
-                var cancellation = new CancellationTokenSource(options.AttemptTimeout);
-                var call = WithPlacementHint(silo, grain => grain.FeaturizeAsync(batch, cancellation.Token)).WaitAsync(cancellation.Token);
-                inFlight.Add(new Attempt(index, silo, cancellation, call));
-                silo.InFlight++;
+                Send(index, silo);
             }
+        }
+
+        // A call can be lost without an error in the seconds after a silo dies (measured: a healthy gateway left one
+        // unanswered until Orleans' response timeout), and a silo can be slow. An attempt that has run for
+        // StragglerFactor times the median batch (at least 5 s) gets a second attempt on another silo; the first result wins.
+        private void Speculate()
+        {
+            if (options.StragglerFactor <= 0 || durations.Count < 3 || pending.Count > 0)
+            {
+                return;
+            }
+
+            var sorted = durations.Order().ToList();
+            var threshold = TimeSpan.FromSeconds(Math.Max(5, options.StragglerFactor * sorted[sorted.Count / 2]));
+            foreach (var attempt in inFlight.Where(a => !speculated.Contains(a.Batch) && clock.Elapsed - a.Started > threshold).ToList())
+            {
+                var silo = silos.Values.Where(s => s.Usable && s != attempt.Silo && s.InFlight < options.BatchesPerSilo).MinBy(s => s.InFlight);
+                if (silo is null)
+                {
+                    return;
+                }
+
+                speculated.Add(attempt.Batch);
+                retries++;
+                Report(FeaturizationEvent.BatchRetried, attempt.Batch, attempt.Silo.Name, $"no answer after {threshold.TotalSeconds:0.#} s ({options.StragglerFactor} times the median batch): sent to {silo.Name} too");
+                Send(attempt.Batch, silo);
+            }
+        }
+
+        private void Send(int index, SiloState silo)
+        {
+            var batch = new FeatureBatch(index, done.Length, job.ImagesOf(index), job.featurizer, job.PartPath(index));
+            var cancellation = new CancellationTokenSource(options.AttemptTimeout);
+            var call = WithPlacementHint(silo, grain => grain.FeaturizeAsync(batch, cancellation.Token)).WaitAsync(cancellation.Token);
+            inFlight.Add(new Attempt(index, silo, cancellation, call, clock.Elapsed));
+            silo.InFlight++;
         }
 
         private void CheckSomeSiloIsUsable()
@@ -302,6 +348,11 @@ public sealed class FeaturizationJob
                 var index = attempt.Batch;
                 if (attempt.Call.IsCompletedSuccessfully && attempt.Call.Result is { Error: null } result)
                 {
+                    if (!result.AlreadyComplete)
+                    {
+                        durations.Add((clock.Elapsed - attempt.Started).TotalSeconds);
+                    }
+
                     if (!done[index])
                     {
                         done[index] = true;
@@ -345,7 +396,9 @@ public sealed class FeaturizationJob
                 throw cause is null ? new FeaturizationJobException(message) { Batch = index } : new FeaturizationJobException(message, cause) { Batch = index };
             }
 
+            // Backing off: in the seconds after a kill, calls can be rejected at once (a gateway still tries the dead silo).
             pending.Add(index);
+            notBefore[index] = clock.Elapsed + TimeSpan.FromMilliseconds(Math.Min(5000, 100 << Math.Min(attempts[index], 6)));
             retries++;
             Report(FeaturizationEvent.BatchRetried, index, silo.Name, reason);
         }
@@ -399,7 +452,7 @@ public sealed class FeaturizationJob
             exception?.InnerException is { } inner ? $"{inner.GetType().Name}: {inner.Message.Split('\n')[0]}" : "it failed";
     }
 
-    private sealed record Attempt(int Batch, SiloState Silo, CancellationTokenSource Cancellation, Task<BatchResult> Call);
+    private sealed record Attempt(int Batch, SiloState Silo, CancellationTokenSource Cancellation, Task<BatchResult> Call, TimeSpan Started);
 
     private sealed class SiloState(string name, SiloAddress address)
     {

@@ -22,8 +22,20 @@ public sealed class FeaturizationJobOptions
     /// </summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Attempts at one batch before the job gives up with a <see cref="FeaturizationJobException"/>. The default is 5.</summary>
-    public int MaxAttemptsPerBatch { get; set; } = 5;
+    /// <summary>
+    /// When an attempt gets a second one on another silo: after this many times the median batch's time (and at least
+    /// 5 s), once no batch is waiting to be sent. The default is 4; 0 turns it off. The first result wins; the other
+    /// writes the same features to the same part. It covers a silo that is slow and a call lost without an error
+    /// (measured here in the seconds after a kill), which only <see cref="AttemptTimeout"/> would end otherwise.
+    /// </summary>
+    public double StragglerFactor { get; set; } = 4;
+
+    /// <summary>
+    /// Attempts at one batch before the job gives up with a <see cref="FeaturizationJobException"/>. The default is 10.
+    /// A batch sent again waits 0.2, 0.4, 0.8 ... up to 5 s first: in the seconds after a silo dies, healthy gateways
+    /// can reject calls at once while they still try to reach it.
+    /// </summary>
+    public int MaxAttemptsPerBatch { get; set; } = 10;
 
     /// <summary>
     /// How often the job pings each silo it uses. The default is 1 s. A silo that does not answer within

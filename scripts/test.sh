@@ -12,6 +12,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 packages=(
   python3-torch python3-torchvision python3-onnx  # the oracle: real PyTorch 1.13, torchvision 0.14, ONNX
   dataset-fashion-mnist                           # a real labelled image set
+  jupyter-nbconvert jupyter-client python3-ipykernel  # the notebook test runs the notebook headless in a real Jupyter kernel
+  redis-server                                    # the Orleans cluster tests keep the membership table in a real Redis
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Spectre.Console;
 using static System.FormattableString;
 
 namespace GoodTransfer.ML.Samples;
 
 /// <summary>
 /// The pipeline both samples share: <c>LoadImages</c> then <c>GoodTransferFeaturize</c>, fitted on a list of
-/// labelled image files, and run once over them with a progress line.
+/// labelled image files, and run once over them with a progress bar.
 /// </summary>
 internal static class ImageFeaturizer
 {
@@ -28,11 +29,15 @@ internal static class ImageFeaturizer
         var how = backbone.CheckpointPath is null
             ? "its checkpoint is downloaded and converted to ONNX once, then cached"
             : "the local checkpoint is converted to ONNX once, then cached";
-        ConsoleStatus.Line($"{label}: preparing the featurizer ({how})...");
+        SampleConsole.Line($"{label}: preparing the featurizer ({how})...");
         var options = new GoodTransferOptions { Progress = DownloadProgressBar.Shared };
-        return mlContext.Transforms.LoadImages("Image", imageFolder: null, nameof(ImageInput.Path))
-            .Append(mlContext.Transforms.GoodTransferFeaturize(backbone, options: options))
-            .Fit(images);
+        var estimator = mlContext.Transforms.LoadImages("Image", imageFolder: null, nameof(ImageInput.Path))
+            .Append(mlContext.Transforms.GoodTransferFeaturize(backbone, options: options));
+        return SampleConsole.WithProgress(DownloadProgressBar.Columns, context =>
+        {
+            using var shown = DownloadProgressBar.Shared.ShowIn(context);
+            return estimator.Fit(images);
+        });
     }
 
     /// <summary>
@@ -46,20 +51,24 @@ internal static class ImageFeaturizer
         var size = ((VectorDataViewType)column.Type).Size;
         var vectors = new float[list.Count][];
         var clock = Stopwatch.StartNew();
-        var line = new ProgressLine();
         var row = 0;
         try
         {
-            using var cursor = transformed.GetRowCursor([column]);
-            var getter = cursor.GetGetter<VBuffer<float>>(column);
-            var value = default(VBuffer<float>);
-            while (cursor.MoveNext())
+            SampleConsole.WithProgress(Columns, context =>
             {
-                getter(ref value);
-                vectors[row++] = value.DenseValues().ToArray();
-                var rate = row / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
-                ConsoleStatus.Progress(line, Invariant($"  Featurizing {ConsoleStatus.Bar((double)row / list.Count)} {row}/{list.Count} images  {rate:F1} images/s"), (double)row / list.Count, final: false);
-            }
+                var task = context.AddTask("Featurizing", maxValue: list.Count);
+                using var cursor = transformed.GetRowCursor([column]);
+                var getter = cursor.GetGetter<VBuffer<float>>(column);
+                var value = default(VBuffer<float>);
+                while (cursor.MoveNext())
+                {
+                    getter(ref value);
+                    vectors[row++] = value.DenseValues().ToArray();
+                    task.Increment(1);
+                }
+
+                return row;
+            });
         }
         catch (Exception) when (FirstUndecodable(list, row) is { } bad)
         {
@@ -67,9 +76,13 @@ internal static class ImageFeaturizer
         }
 
         var elapsed = clock.Elapsed;
-        ConsoleStatus.Progress(line, Invariant($"  Featurized {list.Count} images in {elapsed.TotalSeconds:F1} s ({list.Count / elapsed.TotalSeconds:F1} images/s), {size} features each"), 1, final: true);
+        SampleConsole.Line(Invariant($"  Featurized {list.Count} images in {elapsed.TotalSeconds:F1} s ({list.Count / elapsed.TotalSeconds:F1} images/s), {size} features each"));
         return new FeatureSet(list, vectors, size, elapsed);
     }
+
+    /// <summary>The columns of the featurizing bar: bar, percentage, images done of all, rate, time left.</summary>
+    private static IEnumerable<ProgressColumn> Columns =>
+        [new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new CountColumn("images"), new RateColumn("images"), new RemainingTimeColumn()];
 
     /// <summary>
     /// The first image from <paramref name="row"/> on that ML.NET's decoder refuses, or <see langword="null"/>.

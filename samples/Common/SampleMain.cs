@@ -1,33 +1,50 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+
 namespace GoodTransfer.ML.Samples;
 
 /// <summary>
-/// Runs a sample's body and turns the failures a user can fix into one line on standard error and an exit
-/// code (see <see cref="ExitCodes"/>). Anything unexpected keeps its stack trace.
+/// Parses a sample's command line and runs it, turning the failures a user can fix into one line on standard
+/// error and an exit code (see <see cref="ExitCodes"/>). Anything unexpected keeps its stack trace.
 /// </summary>
 internal static class SampleMain
 {
-    /// <summary>The end of both samples' --help: the environment they read and their exit codes.</summary>
-    public const string UsageFooter = """
+    private const string HelpAdvice = "Run with --help to see the options.";
 
-        Environment: GOODTRANSFER_HOME (the cache folder), GOODTRANSFER_MIRROR (a base URL serving the
-        paper's file names), GOODTRANSFER_OFFLINE=1 (never download).
-        Exit codes: 0 done, 2 bad arguments or data, 3 a checkpoint could not be downloaded or read.
-        """;
-
-    /// <param name="body">The sample; returns its exit code.</param>
+    /// <summary>
+    /// Parses <paramref name="args"/> against <paramref name="command"/> (whose action is the sample) and
+    /// invokes it: --help prints the help and exits 0; each parse error is a line <c>error: ...</c> naming
+    /// the argument, and the exit code is 2.
+    /// </summary>
+    /// <param name="command">The sample's command line, with its action set.</param>
+    /// <param name="args">The arguments as the program got them.</param>
     /// <param name="localCheckpointOption">How this sample takes a checkpoint file that is already on disk, given the file's name: advice for a machine without internet.</param>
-    public static int Run(Func<int> body, Func<string, string> localCheckpointOption)
+    public static int Run(RootCommand command, string[] args, Func<string, string> localCheckpointOption)
     {
+        var parsed = command.Parse(args);
+        if (parsed.Action is ParseErrorAction)
+        {
+            foreach (var error in parsed.Errors)
+            {
+                SampleConsole.Error(error.Message);
+            }
+
+            SampleConsole.Line(HelpAdvice);
+            return ExitCodes.BadInput;
+        }
+
         try
         {
-            return body();
+            // Without System.CommandLine's handler, which prints any exception with its stack trace, so that
+            // the failures a user can fix reach the catch below.
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Explain(e, localCheckpointOption) is { } failure)
         {
-            ConsoleStatus.Line("error: " + failure.Message);
+            SampleConsole.Error(failure.Message);
             foreach (var line in failure.Advice)
             {
-                ConsoleStatus.Line(line);
+                SampleConsole.Line(line);
             }
 
             return failure.ExitCode;

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Spectre.Console;
 using static System.FormattableString;
 
 namespace GoodTransfer.ML.Samples;
@@ -15,25 +17,6 @@ internal static class CompareBackbonesSample
     private const int DefaultFolds = 5;
     private const string DefaultPlotFile = "backbones-pca.png";
 
-    private const string Usage = """
-        CompareBackbones: linear-probe accuracy of several of the paper's backbones on your images,
-        by k-fold cross-validation, as a table like the paper's, and a PCA plot of their features.
-
-          dotnet run --project samples/CompareBackbones -- [options]
-
-        Options:
-          --data DIR            a folder with one subfolder of images per class, named after the class
-                                (default: the 300 Fashion-MNIST images that ship with the samples)
-          --backbones A,B,C     backbone names, comma-separated, in any case
-                                (default: MocoV2ImageNet,SupervisedImageNet,MocoV2Places,ExemplarV2)
-          --checkpoint-dir DIR  a folder holding the backbones' checkpoints under their published file names
-                                (moco_v2_imagenet.pth, ...): read from there, nothing is downloaded
-          --folds K             folds of the cross-validation, stratified by class (default: 5)
-          --plot FILE           where to write the PCA plot, a PNG (default: backbones-pca.png)
-          --help                this text
-
-        """ + SampleMain.UsageFooter;
-
     /// <summary>
     /// The paper's story in four backbones: instance discrimination against supervised pretraining on the same
     /// data (MoCo v2 and supervised on ImageNet, Tables 1 and 2); instance discrimination on other images (MoCo
@@ -42,24 +25,43 @@ internal static class CompareBackbonesSample
     private static readonly string[] DefaultBackbones =
         [nameof(Backbone.MocoV2ImageNet), nameof(Backbone.SupervisedImageNet), nameof(Backbone.MocoV2Places), nameof(Backbone.ExemplarV2)];
 
-    public static int Run(string[] args)
+    /// <summary>The sample's command line; its action is the sample.</summary>
+    public static RootCommand Command()
     {
-        var commandLine = CommandLine.Parse(args, ["--data", "--backbones", "--checkpoint-dir", "--folds", "--plot"]);
-        if (commandLine.HelpAsked)
+        var data = SampleCommandLine.DataOption();
+        var backbones = SampleCommandLine.BackboneOption(
+            "--backbones", "A,B,C", $"Backbone names, comma-separated, in any case [default: {string.Join(',', DefaultBackbones)}]");
+        var checkpointFolder = new Option<string?>("--checkpoint-dir")
         {
-            Console.WriteLine(Usage);
-            return ExitCodes.Ok;
-        }
+            HelpName = "DIR",
+            Description = "A folder holding the backbones' checkpoints under their published file names (moco_v2_imagenet.pth, ...): read from there, nothing is downloaded",
+        };
+        var folds = SampleCommandLine.WholeNumber("--folds", "K", "Folds of the cross-validation, stratified by class", DefaultFolds, 2, 50);
+        var plot = new Option<string>("--plot") { HelpName = "FILE", Description = "Where to write the PCA plot, a PNG", DefaultValueFactory = _ => DefaultPlotFile };
+        var command = SampleCommandLine.Root(
+            "CompareBackbones: linear-probe accuracy of several of the paper's backbones on your images, by k-fold cross-validation, as a table like the paper's, and a PCA plot of their features.",
+            data,
+            backbones,
+            checkpointFolder,
+            folds,
+            plot);
+        command.SetAction(result => Run(
+            result.GetValue(data),
+            ChooseBackbones(result.GetValue(backbones), result.GetValue(checkpointFolder)),
+            result.GetValue(folds),
+            result.GetRequiredValue(plot)));
+        return command;
+    }
 
-        var choices = ChooseBackbones(commandLine.Value("--backbones"), commandLine.Value("--checkpoint-dir"));
-        var folds = commandLine.Integer("--folds", DefaultFolds, 2, 50);
-        var plotPath = Path.GetFullPath(commandLine.Value("--plot") ?? DefaultPlotFile);
+    private static int Run(string? dataFolder, List<BackboneChoice> choices, int folds, string plotFile)
+    {
+        var plotPath = Path.GetFullPath(plotFile);
         if (!Directory.Exists(Path.GetDirectoryName(plotPath)))
         {
             throw SampleFailure.BadInput($"the folder of --plot '{plotPath}' does not exist");
         }
 
-        var data = ImageFolder.Load(commandLine.Value("--data"));
+        var data = ImageFolder.Load(dataFolder);
         if (data.Images.Count < folds)
         {
             throw SampleFailure.BadInput($"{data.Images.Count} images in '{data.Root}' cannot make {folds} folds");
@@ -79,7 +81,7 @@ internal static class CompareBackbonesSample
         }
 
         var mlContext = new MLContext(seed: Seed);
-        ConsoleStatus.FollowGoodTransferLog(mlContext);
+        SampleConsole.FollowGoodTransferLog(mlContext);
         var images = ImageFeaturizer.Images(mlContext, data.Images);
         var allRows = Enumerable.Range(0, data.Images.Count).ToList();
         var results = new List<BackboneResult>();
@@ -101,9 +103,10 @@ internal static class CompareBackbonesSample
         Console.WriteLine();
         PrintTable(results, data, folds);
 
-        var panels = results.Select(r => new PlotPanel(r.Choice.Catalog.Name, $"linear probe {r.Accuracy} %", PrincipalComponents.Project(r.Features.Vectors))).ToList();
-        FeaturePlot.Write(plotPath, $"PCA of each backbone's standardized features, {data.Images.Count} images coloured by class", panels, [.. data.Images.Select(i => i.Label)], data.Classes);
-        var (width, height) = FeaturePlot.Size(panels.Count);
+        var labels = data.Images.Select(i => i.Label).ToList();
+        var panels = results.Select(r => new PlotPanel(r.Choice.Catalog.Name, $"linear probe {r.Accuracy} %", Projection.Of(mlContext, r.Features))).ToList();
+        ProjectionPlot.Write(plotPath, $"PCA of each backbone's standardized features, {data.Images.Count} images coloured by class", panels, labels, data.Classes);
+        var (width, height) = ProjectionPlot.Size(panels.Count);
         Console.WriteLine();
         Console.WriteLine($"Plot:      {plotPath} ({width} x {height} pixels, {panels.Count} panel{(panels.Count == 1 ? string.Empty : "s")})");
         return ExitCodes.Ok;
@@ -169,20 +172,25 @@ internal static class CompareBackbonesSample
         return $"{string.Join(", ", labelsPerFold.Select(f => f.Count))} images, {share} of each class";
     }
 
-    /// <summary>The results as a Markdown table in the paper's terms: method, pretraining data, augmentations.</summary>
+    /// <summary>The results as a Markdown table (to paste into a document) in the paper's terms: method, pretraining data, augmentations.</summary>
     private static void PrintTable(List<BackboneResult> results, ImageFolder data, int folds)
     {
         Console.WriteLine($"Linear-probe accuracy on {data.Images.Count} images of {data.Classes.Count} classes ({Path.GetFileName(data.Root)}), {folds}-fold cross-validation, mean ± standard deviation across folds:");
-        Console.WriteLine();
-        Console.WriteLine("| backbone | method | data | augmentations | accuracy (%) | featurize |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        var table = new Table().Border(TableBorder.Markdown).AddColumns("backbone", "method", "data", "augmentations", "accuracy (%)", "featurize");
         foreach (var r in results)
         {
             var backbone = r.Choice.Catalog;
             var elapsed = r.Features.Elapsed.TotalSeconds;
-            Console.WriteLine(Invariant(
-                $"| {backbone.Name} | {BackboneNames.Method(backbone)} | {BackboneNames.Data(backbone)} | {BackboneNames.Augmentations(backbone)} | {r.Accuracy} | {elapsed:F1} s ({r.Features.Images.Count / elapsed:F0} images/s) |"));
+            table.AddRow(
+                new Text(backbone.Name, new Style(decoration: Decoration.Bold)),
+                new Text(BackboneNames.Method(backbone)),
+                new Text(BackboneNames.Data(backbone)),
+                new Text(BackboneNames.Augmentations(backbone)),
+                new Text(r.Accuracy),
+                new Text(Invariant($"{elapsed:F1} s ({r.Features.Images.Count / elapsed:F0} images/s)")));
         }
+
+        SampleConsole.Results.Write(table);
     }
 
     /// <summary>A backbone as the catalog describes it, and the backbone that supplies its weights (the same one, or its file in --checkpoint-dir).</summary>

@@ -7,4 +7,4 @@ using GoodTransfer.ML.Samples;
 //
 // With no arguments it compares four backbones on the 300 Fashion-MNIST images that ship with the samples.
 
-return SampleMain.Run(() => CompareBackbonesSample.Run(args), fileName => $"--checkpoint-dir DIR, a folder holding {fileName} and the other backbones' files");
+return SampleMain.Run(CompareBackbonesSample.Command(), args, fileName => $"--checkpoint-dir DIR, a folder holding {fileName} and the other backbones' files");

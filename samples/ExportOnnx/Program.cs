@@ -1,7 +1,10 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Diagnostics;
 using System.Globalization;
 using GoodTransfer.ML;
 using Microsoft.ML.OnnxRuntime;
+using Spectre.Console;
 
 // Converts a PyTorch ResNet checkpoint into an ONNX featurizer and runs it once.
 //
@@ -10,25 +13,61 @@ using Microsoft.ML.OnnxRuntime;
 // With no checkpoint it converts a small MoCo v2 training checkpoint that ships with the tests,
 // so the sample runs on a machine without internet.
 
-var positional = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))).ToArray();
-var layerIndex = Array.IndexOf(args, "--layer");
-var layer = layerIndex >= 0 && layerIndex + 1 < args.Length ? Enum.Parse<FeatureLayer>(args[layerIndex + 1], ignoreCase: true) : FeatureLayer.Layer4;
-var checkpoint = positional.Length > 0 ? positional[0] : DefaultCheckpoint();
-var onnxPath = positional.Length > 1 ? positional[1] : Path.ChangeExtension(Path.GetFileName(checkpoint), ".onnx");
+var checkpointArgument = new Argument<FileInfo>("checkpoint")
+{
+    Description = "A PyTorch ResNet checkpoint (.pth) [default: the small MoCo v2 checkpoint that ships with the tests]",
+    Arity = ArgumentArity.ZeroOrOne,
+}.AcceptExistingOnly();
+var outArgument = new Argument<string?>("out.onnx")
+{
+    Description = "Where to write the ONNX model [default: the checkpoint's name with .onnx, in the current folder]",
+    Arity = ArgumentArity.ZeroOrOne,
+};
+var layerOption = new Option<FeatureLayer>("--layer")
+{
+    Description = "Which features the model outputs",
+    DefaultValueFactory = _ => FeatureLayer.Layer4,
+};
+var command = new RootCommand("ExportOnnx: converts a PyTorch ResNet checkpoint into an ONNX featurizer and runs it once on a grey image.")
+{
+    checkpointArgument,
+    outArgument,
+    layerOption,
+};
+command.SetAction(result =>
+{
+    var checkpoint = result.GetValue(checkpointArgument)?.FullName ?? DefaultCheckpoint();
+    var onnxPath = result.GetValue(outArgument) ?? Path.ChangeExtension(Path.GetFileName(checkpoint), ".onnx");
+    try
+    {
+        return Export(checkpoint, onnxPath, result.GetValue(layerOption));
+    }
+    catch (CheckpointFormatException e)
+    {
+        Console.Error.WriteLine("error: " + e.Message);
+        return 2;
+    }
+});
 
-try
+var parsed = command.Parse(args);
+if (parsed.Action is ParseErrorAction)
+{
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine("error: " + error.Message);
+    }
+
+    Console.Error.WriteLine("Run with --help to see the arguments.");
+    return 2;
+}
+
+return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+
+static int Export(string checkpoint, string onnxPath, FeatureLayer layer)
 {
     var clock = Stopwatch.StartNew();
     var export = Backbone.FromFile(checkpoint).ExportOnnx(onnxPath, new GoodTransferOptions { FeatureLayer = layer });
     var convertSeconds = clock.Elapsed.TotalSeconds;
-
-    Console.WriteLine($"Checkpoint:   {checkpoint}");
-    Console.WriteLine($"  SHA-256:    {export.CheckpointSha256}");
-    Console.WriteLine($"  weights in: {export.CheckpointLayout}");
-    Console.WriteLine($"  left out:   {export.IgnoredKeys.Count} keys (heads, key encoder, queue, counters, training state)");
-    Console.WriteLine($"Architecture: {export.Architecture}");
-    Console.WriteLine($"ONNX model:   {export.OnnxPath} ({new FileInfo(export.OnnxPath).Length / 1e6:F1} MB) in {convertSeconds:F2} s");
-    Console.WriteLine($"Features:     {export.FeatureLayer}, {export.FeatureSize} floats per image");
 
     // Run it once on a mid-grey image, as ONNX Runtime in any language would.
     using var session = new InferenceSession(export.OnnxPath);
@@ -38,13 +77,24 @@ try
     using var outputs = session.Run(runOptions, ["image"], [input], ["features"]);
     var features = outputs[0].GetTensorDataAsSpan<float>();
     var preview = string.Join(", ", features[..Math.Min(5, features.Length)].ToArray().Select(f => f.ToString("F4", CultureInfo.InvariantCulture)));
-    Console.WriteLine($"Grey image -> [{preview}, ...] ({features.Length} values)");
+
+    var report = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+    void Row(string name, string value) => report.AddRow(new Text(name, new Style(decoration: Decoration.Bold)), new Text(value));
+    Row("Checkpoint", checkpoint);
+    Row("  SHA-256", export.CheckpointSha256);
+    Row("  weights in", export.CheckpointLayout.ToString());
+    Row("  left out", $"{export.IgnoredKeys.Count} keys (heads, key encoder, queue, counters, training state)");
+    Row("Architecture", export.Architecture.ToString());
+    Row("ONNX model", FormattableString.Invariant($"{export.OnnxPath} ({new FileInfo(export.OnnxPath).Length / 1e6:F1} MB) in {convertSeconds:F2} s"));
+    Row("Features", $"{export.FeatureLayer}, {export.FeatureSize} floats per image");
+    Row("Grey image", $"[{preview}, ...] ({features.Length} values)");
+    if (Console.IsOutputRedirected)
+    {
+        AnsiConsole.Console.Profile.Width = 1000;
+    }
+
+    AnsiConsole.Write(report);
     return 0;
-}
-catch (CheckpointFormatException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return 2;
 }
 
 static string DefaultCheckpoint()

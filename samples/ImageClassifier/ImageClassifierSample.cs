@@ -1,5 +1,7 @@
+using System.CommandLine;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Spectre.Console;
 using static System.FormattableString;
 
 namespace GoodTransfer.ML.Samples;
@@ -15,41 +17,41 @@ internal static class ImageClassifierSample
     private const double DefaultTestFraction = 0.3;
     private const string DefaultModelFile = "image-classifier.zip";
 
-    private const string Usage = """
-        ImageClassifier: trains and evaluates an image classifier on the features of a pretrained backbone.
-
-          dotnet run --project samples/ImageClassifier -- [options]
-
-        Options:
-          --data DIR          a folder with one subfolder of images per class, named after the class
-                              (default: the 300 Fashion-MNIST images that ship with the samples)
-          --backbone NAME     one of the paper's 24 backbones, in any case (default: MocoV2ImageNet);
-                              downloaded once into the cache
-          --checkpoint FILE   a PyTorch ResNet checkpoint (.pth) on disk, instead of --backbone
-          --model FILE        where to save the trained model (default: image-classifier.zip)
-          --test-fraction F   the share of each class held out for testing (default: 0.3)
-          --help              this text
-
-        """ + SampleMain.UsageFooter;
-
-    public static int Run(string[] args)
+    /// <summary>The sample's command line; its action is the sample.</summary>
+    public static RootCommand Command()
     {
-        var commandLine = CommandLine.Parse(args, ["--data", "--backbone", "--checkpoint", "--model", "--test-fraction"]);
-        if (commandLine.HelpAsked)
+        var data = SampleCommandLine.DataOption();
+        var backbone = SampleCommandLine.BackboneOption(
+            "--backbone", "NAME", "One of the paper's 24 backbones, in any case, downloaded once into the cache [default: MocoV2ImageNet]");
+        var checkpoint = new Option<string?>("--checkpoint") { HelpName = "FILE", Description = "A PyTorch ResNet checkpoint (.pth) on disk, instead of --backbone" };
+        var model = new Option<string>("--model") { HelpName = "FILE", Description = "Where to save the trained model", DefaultValueFactory = _ => DefaultModelFile };
+        var testFraction = SampleCommandLine.Fraction("--test-fraction", "F", "The share of each class held out for testing", DefaultTestFraction, 0, 1);
+        var command = SampleCommandLine.Root(
+            "ImageClassifier: trains and evaluates an image classifier on the features of a pretrained backbone.", data, backbone, checkpoint, model, testFraction);
+        command.Validators.Add(result =>
         {
-            Console.WriteLine(Usage);
-            return ExitCodes.Ok;
-        }
+            if (result.GetResult(backbone) is not null && result.GetResult(checkpoint) is not null)
+            {
+                result.AddError("give --backbone or --checkpoint, not both");
+            }
+        });
+        command.SetAction(result => Run(
+            result.GetValue(data),
+            ChooseBackbone(result.GetValue(backbone), result.GetValue(checkpoint)),
+            result.GetRequiredValue(model),
+            result.GetValue(testFraction)));
+        return command;
+    }
 
-        var backbone = ChooseBackbone(commandLine);
-        var testFraction = commandLine.Fraction("--test-fraction", DefaultTestFraction, 0, 1);
-        var modelPath = Path.GetFullPath(commandLine.Value("--model") ?? DefaultModelFile);
+    private static int Run(string? dataFolder, Backbone backbone, string modelFile, double testFraction)
+    {
+        var modelPath = Path.GetFullPath(modelFile);
         if (!Directory.Exists(Path.GetDirectoryName(modelPath)))
         {
             throw SampleFailure.BadInput($"the folder of --model '{modelPath}' does not exist");
         }
 
-        var data = ImageFolder.Load(commandLine.Value("--data"));
+        var data = ImageFolder.Load(dataFolder);
         var (train, test) = data.Split(testFraction, Seed);
         foreach (var line in data.Summary())
         {
@@ -60,7 +62,7 @@ internal static class ImageClassifierSample
         Console.WriteLine($"Split:     {train.Count} images to train on, {test.Count} held out to test, stratified by class (seed {Seed})");
 
         var mlContext = new MLContext(seed: Seed);
-        ConsoleStatus.FollowGoodTransferLog(mlContext);
+        SampleConsole.FollowGoodTransferLog(mlContext);
         IReadOnlyList<LabelledImage> all = [.. train, .. test];
         var images = ImageFeaturizer.Images(mlContext, all);
         using var featurizer = ImageFeaturizer.Fit(mlContext, backbone, images, backbone.Name);
@@ -90,15 +92,8 @@ internal static class ImageClassifierSample
         return ExitCodes.Ok;
     }
 
-    private static Backbone ChooseBackbone(CommandLine commandLine)
+    private static Backbone ChooseBackbone(string? name, string? checkpoint)
     {
-        var name = commandLine.Value("--backbone");
-        var checkpoint = commandLine.Value("--checkpoint");
-        if (name is not null && checkpoint is not null)
-        {
-            throw SampleFailure.BadInput("give --backbone or --checkpoint, not both");
-        }
-
         if (checkpoint is not null)
         {
             var path = Path.GetFullPath(checkpoint);
@@ -137,11 +132,8 @@ internal static class ImageClassifierSample
             using var engine = mlContext.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(loaded);
             var shown = Enumerable.Range(0, test.Count).GroupBy(i => test[i].Label).Select(g => g.First()).ToList();
             var files = shown.Select(i => Path.GetRelativePath(data.Root, test[i].Path).Replace(Path.DirectorySeparatorChar, '/')).ToList();
-            var fileWidth = Math.Max(4, files.Max(f => f.Length));
-            var classWidth = Math.Max(9, data.Classes.Max(c => c.Length));
-            Console.WriteLine();
-            Console.WriteLine($"Predictions of the saved model, loaded again from {Path.GetFileName(modelPath)}, for one held-out image of each class:");
-            Console.WriteLine($"  {"file".PadRight(fileWidth)}  {"true".PadRight(classWidth)}  {"predicted".PadRight(classWidth)}  score");
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("file", "true", "predicted", "score", string.Empty);
+            table.Columns[3].RightAligned();
             var agreeing = 0;
             for (var n = 0; n < shown.Count; n++)
             {
@@ -149,10 +141,18 @@ internal static class ImageClassifierSample
                 // Label is part of the model's input (the classifier maps it to a key); for a new image leave it empty.
                 var prediction = engine.Predict(new ImageInput { Path = image.Path, Label = image.Label });
                 agreeing += prediction.PredictedLabel == evaluated[shown[n]] ? 1 : 0;
-                var mark = prediction.PredictedLabel == image.Label ? string.Empty : "  (wrong)";
-                Console.WriteLine(Invariant($"  {files[n].PadRight(fileWidth)}  {image.Label.PadRight(classWidth)}  {prediction.PredictedLabel.PadRight(classWidth)}  {prediction.Score.Max():F3}{mark}"));
+                var right = prediction.PredictedLabel == image.Label;
+                table.AddRow(
+                    new Text(files[n]),
+                    new Text(image.Label),
+                    new Text(prediction.PredictedLabel, new Style(right ? Color.Green : Color.Red)),
+                    new Text(Invariant($"{prediction.Score.Max():F3}")),
+                    new Text(right ? string.Empty : "wrong", new Style(Color.Red)));
             }
 
+            Console.WriteLine();
+            Console.WriteLine($"Predictions of the saved model, loaded again from {Path.GetFileName(modelPath)}, for one held-out image of each class:");
+            SampleConsole.Results.Write(table);
             Console.WriteLine($"The loaded model agrees with the evaluation on {agreeing} of {shown.Count} images.");
         }
         finally

@@ -7,4 +7,4 @@ using GoodTransfer.ML.Samples;
 // With no arguments it classifies the 300 Fashion-MNIST images that ship with the samples, with MoCo v2's
 // ImageNet backbone, which is downloaded once into the cache.
 
-return SampleMain.Run(() => ImageClassifierSample.Run(args), fileName => $"--checkpoint {fileName}");
+return SampleMain.Run(ImageClassifierSample.Command(), args, fileName => $"--checkpoint {fileName}");

@@ -76,7 +76,7 @@ public sealed class FeaturizationJob
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, BatchCount);
-        return Path.Combine(OutputFolder, FeatureParts.FileName(index, BatchCount));
+        return Path.Combine(OutputFolder, new FeatureShard(index, BatchCount).FileName());
     }
 
     /// <summary>The images of batch <paramref name="index"/>, in the job's order.</summary>
@@ -124,6 +124,7 @@ public sealed class FeaturizationJob
         private int batchesRun;
         private long imagesDone;
         private int retries;
+        private int membershipCalls;
         private Task<Dictionary<SiloAddress, SiloStatus>>? membership;
         private TimeSpan nextMembership;
         private TimeSpan? noSiloSince;
@@ -176,7 +177,13 @@ public sealed class FeaturizationJob
         {
             if (membership is null && clock.Elapsed >= nextMembership)
             {
-                membership = job.client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(options.HeartbeatTimeout + options.MembershipRefreshInterval);
+                // Asked of a silo that answers this job's heartbeat, in turn: the management grain is a stateless worker,
+                // and one placed on a dead silo would leave the job blind to new silos until Orleans gave up on it.
+                var usable = silos.Values.Where(s => s.Usable).ToList();
+                var timeout = options.HeartbeatTimeout + options.MembershipRefreshInterval;
+                membership = usable.Count == 0
+                    ? job.client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(timeout)
+                    : WithPlacementHint(usable[membershipCalls++ % usable.Count], _ => job.client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).WaitAsync(timeout);
             }
 
             if (membership is not { IsCompleted: true })
@@ -184,7 +191,6 @@ public sealed class FeaturizationJob
                 return;
             }
 
-            Console.Error.WriteLine($"DIAG membership {membership.Status} {(membership.IsCompletedSuccessfully ? string.Join(",", membership.Result.Keys) : membership.Exception?.InnerException?.Message)}");
             if (membership.IsCompletedSuccessfully)
             {
                 var active = membership.Result.Keys.ToDictionary(address => address.ToParsableString(), StringComparer.Ordinal);
@@ -234,12 +240,10 @@ public sealed class FeaturizationJob
                 }
                 else if (ping.IsCompletedSuccessfully)
                 {
-                    Console.Error.WriteLine($"DIAG ping {silo.Name} answered by {ping.Result}");
                     // Another silo answered: the gateway does not know this one yet (it just joined). Not lost; not usable yet.
                 }
                 else
                 {
-                    Console.Error.WriteLine($"DIAG ping {silo.Name} failed {ping.Exception?.InnerException?.Message}");
                     Lose(silo, ping.Exception?.InnerException is TimeoutException ? $"no heartbeat within {options.HeartbeatTimeout.TotalSeconds:0.#} s" : $"its heartbeat failed: {Describe(ping.Exception)}");
                 }
             }

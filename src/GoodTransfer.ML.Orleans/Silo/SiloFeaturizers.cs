@@ -44,7 +44,7 @@ internal sealed partial class SiloFeaturizers : IDisposable
                 {
                     var rows = Featurize(batch, cancellationToken, out var featurizer);
                     cancellationToken.ThrowIfCancellationRequested();
-                    FeatureFile.Write(batch.PartPath, FeatureFileMetadata.For(featurizer, rows[0].Features.Length), rows);
+                    FeatureFile.Write(batch.PartPath, FeatureFileMetadata.For(featurizer), rows);
                     LogBatchWritten(logger, batch.Index, batch.Count, rows.Count, batch.PartPath);
                     return new BatchResult(batch.Index, silo, rows.Count, started.Elapsed.TotalSeconds, AlreadyComplete: false, Error: null);
                 },

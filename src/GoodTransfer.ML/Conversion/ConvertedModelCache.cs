@@ -53,6 +53,9 @@ internal sealed class ConvertedModelCache
     /// <summary>The one-image graph for ML.NET's OnnxTransformer.</summary>
     public string SingleImage { get; }
 
+    /// <summary>The SHA-256 of the checkpoint the models were converted from, lower-case hex.</summary>
+    public string CheckpointSha256 => checkpoint.Sha256;
+
     private string LockPath => acquisition.LockFor(stem + ".onnx");
 
     /// <summary>

@@ -94,7 +94,8 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         }
 
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);
-        return new GoodTransferTransformer(chain, session, calls, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, Backbone.Name);
+        var provenance = new FeaturizerProvenance(Backbone.Name, models.CheckpointSha256, settings.Conversion.FeatureLayer, settings.Conversion.Precision);
+        return new GoodTransferTransformer(chain, session, calls, transform, settings.Session.BatchSize, imageInput, InputColumnName, OutputColumnName, provenance);
     }
 
     /// <summary>The empty input of the schema probe in <see cref="GetOutputSchema"/>.</summary>

@@ -40,7 +40,7 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
     /// Takes ownership of <paramref name="session"/> and of the chain once built; <paramref name="calls"/>
     /// (from <see cref="NewGuard"/>) is the guard that <paramref name="session"/> enters on each run.
     /// </summary>
-    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, InFlightGuard calls, TorchvisionTransform transform, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, string backboneName)
+    internal GoodTransferTransformer(EquivalentChain chain, FeatureSession session, InFlightGuard calls, TorchvisionTransform transform, int batchSize, ImageInput input, string inputColumnName, string outputColumnName, FeaturizerProvenance provenance)
     {
         this.chain = new Lazy<TransformerChain<ITransformer>>(chain.Build, LazyThreadSafetyMode.ExecutionAndPublication);
         this.session = session;
@@ -50,7 +50,10 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
         this.input = input;
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
-        BackboneName = backboneName;
+        BackboneName = provenance.BackboneName;
+        CheckpointSha256 = provenance.CheckpointSha256;
+        FeatureLayer = provenance.FeatureLayer;
+        Precision = provenance.Precision;
     }
 
     /// <summary>The column the images are read from.</summary>
@@ -61,6 +64,18 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
 
     /// <summary>The name of the backbone, e.g. <c>MocoV2ImageNet</c>.</summary>
     public string BackboneName { get; }
+
+    /// <summary>The SHA-256 of the checkpoint file the features come from, lower-case hex: what a feature file records to say which weights made it.</summary>
+    public string CheckpointSha256 { get; }
+
+    /// <summary>The stage whose pooled output the features are (<see cref="GoodTransferOptions.FeatureLayer"/>).</summary>
+    public FeatureLayer FeatureLayer { get; }
+
+    /// <summary>The arithmetic of the network that computes the features (<see cref="GoodTransferOptions.Precision"/>).</summary>
+    public Precision Precision { get; }
+
+    /// <summary>The length of each feature vector: 2048 for ResNet-50's last stage, 3840 for <see cref="FeatureLayer.AllLayers"/>.</summary>
+    public int FeatureLength => session.FeatureSize;
 
     /// <summary>
     /// The CUDA device the featurizer runs on, or <see langword="null"/> on the CPU: also when a GPU was
@@ -144,3 +159,10 @@ public sealed class GoodTransferTransformer : ITransformer, IDisposable
         }
     }
 }
+
+/// <summary>What a fitted featurizer records about where its features come from.</summary>
+/// <param name="BackboneName">The backbone's name.</param>
+/// <param name="CheckpointSha256">The checkpoint file's SHA-256, lower-case hex.</param>
+/// <param name="FeatureLayer">The stage the features are taken from.</param>
+/// <param name="Precision">The arithmetic of the converted model.</param>
+internal sealed record FeaturizerProvenance(string BackboneName, string CheckpointSha256, FeatureLayer FeatureLayer, Precision Precision);

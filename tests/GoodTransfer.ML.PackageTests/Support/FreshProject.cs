@@ -108,7 +108,7 @@ public sealed partial class FreshProject
     /// has none of them. Links, not copies: ONNX Runtime's CUDA natives alone take half a gigabyte. (Making links
     /// on Windows needs Developer Mode or an administrator.)
     /// </summary>
-    private static string MachinePackagesWithoutGoodTransfer(string machinePackages, string view)
+    public static string MachinePackagesWithoutGoodTransfer(string machinePackages, string view)
     {
         Directory.CreateDirectory(view);
         var ids = Directory.Exists(machinePackages) ? Directory.EnumerateDirectories(machinePackages) : [];

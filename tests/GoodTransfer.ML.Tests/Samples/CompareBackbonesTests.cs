@@ -32,9 +32,11 @@ public sealed class CompareBackbonesTests(SampleCheckpoints checkpoints, Xunit.A
         // Stratified: each fold holds out 100 images, 10 of each class, as counted in CrossValidate's held-out sets.
         Assert.Equal(2, run.OutputLines.Count(l => l.EndsWith("held-out folds of 100, 100, 100 images, 10 of each class", StringComparison.Ordinal)));
 
-        var header = Assert.Single(run.OutputLines, l => l.StartsWith("| backbone", StringComparison.Ordinal));
-        Assert.Equal("| backbone | method | data | augmentations | accuracy (%) | featurize |", header);
-        var rows = run.OutputLines.Where(l => l.StartsWith("| ", StringComparison.Ordinal) && l != header).Select(Cells).ToList();
+        // A Markdown table (Spectre's Markdown border), to paste into a document.
+        var table = SampleRun.TableRows(run.OutputLines);
+        Assert.Equal(["backbone", "method", "data", "augmentations", "accuracy (%)", "featurize"], table[0]);
+        Assert.Single(run.OutputLines, l => l.StartsWith("| ---", StringComparison.Ordinal));
+        var rows = table[1..];
         Assert.Equal(["SupervisedImageNet", "MocoV2Places"], rows.Select(r => r[0]));
         Assert.Equal(["supervised", "ImageNet", "f r c g b"], rows[0][1..4]);
         Assert.Equal(["MoCo v2", "Places", "-"], rows[1][1..4]);
@@ -48,9 +50,9 @@ public sealed class CompareBackbonesTests(SampleCheckpoints checkpoints, Xunit.A
         Assert.Equal(rows[0][4], rows[1][4]);
 
         var plot = Path.Combine(work.Folder, "backbones-pca.png");
-        Assert.Contains($"Plot:      {plot} (1040 x 460 pixels, 2 panels)", run.Output);
-        // One colour per class (Tableau's ten), besides the white background, the grey frames and the black text.
-        var colours = AssertPlot(plot, width: 1040, height: 460);
+        Assert.Contains($"Plot:      {plot} (1050 x 460 pixels, 2 panels)", run.Output);
+        // One colour per class (Tableau's ten), besides the white background, the grey frames and grid and the black text.
+        var colours = AssertPlot(plot, width: 1050, height: 460);
         Assert.True(colours >= SampleData.Classes.Count + 2, $"{colours} colours cover 0.1% of the plot or more");
     }
 
@@ -69,9 +71,9 @@ public sealed class CompareBackbonesTests(SampleCheckpoints checkpoints, Xunit.A
             work, SampleProcess.Offline, output);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(2, run.OutputLines.Count(l => l.StartsWith("| MocoV2ImageNet |", StringComparison.Ordinal) || l.StartsWith("| ExemplarV2 |", StringComparison.Ordinal)));
+        Assert.Equal(["MocoV2ImageNet", "ExemplarV2"], SampleRun.TableRows(run.OutputLines).Skip(1).Select(r => r[0]));
         Assert.Equal(2, run.OutputLines.Count(l => l.EndsWith("held-out folds of 4, 4 images, 2 of each class", StringComparison.Ordinal)));
-        AssertPlot(Path.Combine(work.Folder, "small.png"), width: 1040, height: 460);
+        AssertPlot(Path.Combine(work.Folder, "small.png"), width: 1050, height: 460);
     }
 
     [Fact]
@@ -90,14 +92,18 @@ public sealed class CompareBackbonesTests(SampleCheckpoints checkpoints, Xunit.A
             run.SingleError());
     }
 
-    private static string[] Cells(string row) => [.. row.Trim('|').Split('|').Select(c => c.Trim())];
-
-    /// <summary>The PNG decodes and has the layout's size; returns how many colours cover at least 0.1% of it each.</summary>
+    /// <summary>
+    /// The PNG decodes, has the layout's size and has text and axes on it (near-black pixels, 0.7% of the
+    /// sample's plot of four panels); returns how many colours cover at least 0.1% of it each.
+    /// </summary>
     private static int AssertPlot(string path, int width, int height)
     {
         using var bitmap = SKBitmap.Decode(path);
         Assert.NotNull(bitmap);
         Assert.Equal((width, height), (bitmap.Width, bitmap.Height));
-        return bitmap.Pixels.GroupBy(p => p).Count(g => g.Count() >= width * height / 1000);
+        var pixels = bitmap.Pixels;
+        var dark = pixels.Count(p => Math.Max(p.Red, Math.Max(p.Green, p.Blue)) < 80);
+        Assert.True(dark >= pixels.Length / 500, $"{dark} of {pixels.Length} pixels are near black: the plot has no text or axes");
+        return pixels.GroupBy(p => p).Count(g => g.Count() >= width * height / 1000);
     }
 }

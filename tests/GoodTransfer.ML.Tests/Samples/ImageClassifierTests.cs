@@ -29,8 +29,10 @@ public sealed class ImageClassifierTests(SampleCheckpoints checkpoints, Xunit.Ab
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(requests + 1, checkpoints.Server.RequestsFor(Backbone.MocoV2ImageNet.FileName));
-        Assert.Contains("moco_v2_imagenet.pth [########################]  102.5 of 102.5 MB", run.Error);
-        Assert.Contains("Featurized 300 images", run.Error);
+        // Redirected, Spectre's bars degrade to occasional percentage lines; each step ends with a line of its own.
+        Assert.Single(run.ErrorLines, l => l.StartsWith("  Downloaded moco_v2_imagenet.pth: 102.5 MB at ", StringComparison.Ordinal));
+        Assert.Single(run.ErrorLines, l => l.StartsWith("  Featurized 300 images in ", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u001b', run.Output + run.Error);
 
         // Ten balanced classes and 90 held-out images: chance is 0.10, and 45 or more right by luck has a
         // probability below 1e-20. The random-weight ResNet-50 scores 0.70 (seed 1); its log-loss, 0.86, is far
@@ -201,25 +203,21 @@ public sealed class ImageClassifierTests(SampleCheckpoints checkpoints, Xunit.Ab
         return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The confusion matrix's rows: "  3 Dress  . 1 9 ...  0.78", a dot for zero.</summary>
+    /// <summary>The confusion matrix's rows: "│ 3 │ Dress │ . │ 1 │ 9 │ ... │ 0.78 │", a dot for zero.</summary>
     private static List<(string Name, int[] Counts)> ConfusionRows(SampleRun run)
     {
-        var lines = run.OutputLines.SkipWhile(l => !l.StartsWith("Confusion matrix", StringComparison.Ordinal)).Skip(2).TakeWhile(l => !l.Contains("precision", StringComparison.Ordinal));
-        return [.. lines.Select(l =>
-        {
-            var cells = l.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return (cells[1], cells[2..^1].Select(c => c == "." ? 0 : int.Parse(c, CultureInfo.InvariantCulture)).ToArray());
-        })];
+        var rows = SampleRun.TableRows(run.OutputLines.SkipWhile(l => !l.StartsWith("Confusion matrix", StringComparison.Ordinal)).TakeWhile(l => !l.Contains("precision", StringComparison.Ordinal)));
+        return [.. rows.Where(r => int.TryParse(r[0], CultureInfo.InvariantCulture, out _)).Select(r =>
+            (r[1], r[2..^1].Select(c => c == "." ? 0 : int.Parse(c, CultureInfo.InvariantCulture)).ToArray()))];
     }
 
+    /// <summary>The rows of the predictions' table: file, true class, predicted class, score, and "wrong" where it is.</summary>
     private static List<(string File, string True, string Predicted, double Score)> Predictions(SampleRun run)
     {
-        var lines = run.OutputLines.SkipWhile(l => !l.StartsWith("Predictions of the saved model", StringComparison.Ordinal)).Skip(2).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal));
-        return [.. lines.Select(l =>
-        {
-            var cells = l.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return (cells[0], cells[1], cells[2], double.Parse(cells[3], CultureInfo.InvariantCulture));
-        })];
+        var rows = SampleRun.TableRows(run.OutputLines.SkipWhile(l => !l.StartsWith("Predictions of the saved model", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("The loaded model", StringComparison.Ordinal)));
+        Assert.Equal(["file", "true", "predicted", "score", string.Empty], rows[0]);
+        Assert.All(rows.Skip(1), r => Assert.Equal(r[1] == r[2] ? string.Empty : "wrong", r[4]));
+        return [.. rows.Skip(1).Select(r => (r[0], r[1], r[2], double.Parse(r[3], CultureInfo.InvariantCulture)))];
     }
 
     /// <summary>The zip loads in this process and maps an image path to a class name and ten scores.</summary>

@@ -8,6 +8,18 @@ public sealed record SampleRun(int ExitCode, string Output, string Error, TimeSp
 {
     public IReadOnlyList<string> OutputLines => Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
 
+    public IReadOnlyList<string> ErrorLines => Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+
+    /// <summary>
+    /// The cells of the rows of a table that Spectre.Console drew (with box-drawing or Markdown borders) among
+    /// <paramref name="lines"/>, trimmed, header first; border lines are left out.
+    /// </summary>
+    public static List<string[]> TableRows(IEnumerable<string> lines) =>
+        [.. lines
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 1 && (l[0] == '│' || (l[0] == '|' && !l.All(c => c is '|' or '-' or ':' or ' '))))
+            .Select(l => l[1..^1].Split(l[0]).Select(c => c.Trim()).ToArray())];
+
     /// <summary>The one "error: ..." line of standard error; asserts that there is exactly one and no stack trace.</summary>
     public string SingleError()
     {

@@ -1,10 +1,15 @@
 // The processes of tests/GoodTransfer.ML.Orleans.Tests, started on 127.0.0.1 and killed with SIGKILL by them:
 //   silo --redis HOST:PORT --cluster ID --silo-port P --gateway-port G
-//        prints "ready <silo address> <pid>" once the silo has joined, then runs until it is killed or stdin closes.
+//        prints "ready <silo address> <pid>" once the silo has joined, then runs until it is killed or stdin closes
+//        (with --until-killed 1, until it is killed).
 //   job --redis HOST:PORT --cluster ID --checkpoint FILE --list FILE --out DIR [--cache DIR] [--images-per-batch N] [--cpu-threads N]
 //        featurizes the images listed in FILE (one path a line, "path<TAB>label" for a label) and prints one line per
 //        event: "event <Event> batch <I> silo <S> done <D>/<N> skipped <K> retries <R> t <seconds> reason <...>",
-//        then "finished run <R> skipped <K> retries <X>", or "error <type>: <message>" and exit code 1.
+//        then "finished run <R> skipped <K> retries <X>" (and "seconds <S>" on stderr), or "error <type>: <message>" and exit code 1.
+//   local --checkpoint FILE --list FILE [--cpu-threads N] [--cache DIR]
+//        the baseline of bench/orleans: featurizes the same list in this one process, "local fit <s> images <n> seconds <s>".
+//   ping --redis HOST:PORT --cluster ID [--count N]
+//        the round trip of a grain call through a gateway, "ping calls <n> median_ms <m> p90_ms <p>".
 using System.Globalization;
 using System.Net;
 using GoodTransfer.ML;
@@ -20,6 +25,8 @@ return mode switch
 {
     "silo" => await RunSilo(arguments),
     "job" => await RunJob(arguments),
+    "local" => RunLocal(arguments),
+    "ping" => await RunPing(arguments),
     _ => Usage(),
 };
 
@@ -39,8 +46,8 @@ static async Task<int> RunSilo(Arguments arguments)
     var address = host.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress;
     Console.WriteLine($"ready {address.ToParsableString()} {Environment.ProcessId}");
 
-    // Until the test closes standard input (or kills the process).
-    await Task.Run(() => Console.In.ReadToEnd());
+    // Until the test closes standard input (or kills the process); with "--until-killed 1", until killed.
+    await (arguments.Optional("--until-killed") == "1" ? Task.Delay(Timeout.Infinite) : Task.Run(() => Console.In.ReadToEnd()));
     await host.StopAsync(TimeSpan.FromSeconds(10));
     return 0;
 }
@@ -69,6 +76,7 @@ static async Task<int> RunJob(Arguments arguments)
     {
         var result = await job.RunAsync(new LineProgress());
         Console.WriteLine($"finished run {result.BatchesRun} skipped {result.BatchesSkipped} retries {result.Retries}");
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seconds {result.Elapsed.TotalSeconds:F3}"));
         return 0;
     }
     catch (FeaturizationJobException exception)
@@ -76,6 +84,57 @@ static async Task<int> RunJob(Arguments arguments)
         Console.WriteLine($"error {exception.GetType().Name}: {exception.Message}");
         return 1;
     }
+}
+
+static int RunLocal(Arguments arguments)
+{
+    var mlContext = new Microsoft.ML.MLContext();
+    var paths = File.ReadAllLines(arguments["--list"]).Where(line => line.Length > 0).Select(line => new PathRow { Path = line.Split('\t')[0] }).ToList();
+    var options = new GoodTransferOptions { CpuThreads = arguments.Int("--cpu-threads", 1), Offline = true, CacheDirectory = arguments.Optional("--cache") };
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var data = mlContext.Data.LoadFromEnumerable(paths);
+    using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(arguments["--checkpoint"]), "Features", "Path", options).Fit(data);
+    var fit = clock.Elapsed.TotalSeconds;
+    clock.Restart();
+    var output = featurizer.Transform(data);
+    var column = output.Schema["Features"];
+    using var cursor = output.GetRowCursor([column]);
+    var getter = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column);
+    var value = default(Microsoft.ML.Data.VBuffer<float>);
+    var rows = 0;
+    while (cursor.MoveNext())
+    {
+        getter(ref value);
+        rows++;
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local fit {fit:F3} images {rows} seconds {clock.Elapsed.TotalSeconds:F3}"));
+    return 0;
+}
+
+static async Task<int> RunPing(Arguments arguments)
+{
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.ClearProviders();
+    builder.UseOrleansClient(client => client
+        .UseRedisClustering(arguments["--redis"])
+        .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (arguments["--cluster"], "goodtransfer-tests")));
+    using var host = builder.Build();
+    await host.StartAsync();
+    var client = host.Services.GetRequiredService<IClusterClient>();
+    var grain = client.GetGrain<IFeaturizerGrain>("ping");
+    await grain.PingAsync(CancellationToken.None);
+    var times = new List<double>();
+    for (var i = 0; i < arguments.Int("--count", 200); i++)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await grain.PingAsync(CancellationToken.None);
+        times.Add(clock.Elapsed.TotalMilliseconds);
+    }
+
+    times.Sort();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ping calls {times.Count} median_ms {times[times.Count / 2]:F3} p90_ms {times[times.Count * 9 / 10]:F3}"));
+    return 0;
 }
 
 static int Usage()
@@ -90,6 +149,11 @@ internal sealed class LineProgress : IProgress<FeaturizationProgress>
     public void Report(FeaturizationProgress value) => Console.WriteLine(string.Create(
         CultureInfo.InvariantCulture,
         $"event {value.Event} batch {value.Batch} silo {value.Silo ?? "-"} done {value.BatchesDone}/{value.BatchesTotal} skipped {value.BatchesSkipped} retries {value.Retries} t {value.Elapsed.TotalSeconds:F3} reason {value.Reason ?? "-"}"));
+}
+
+internal sealed class PathRow
+{
+    public string Path { get; set; } = string.Empty;
 }
 
 /// <summary>"--name value" pairs.</summary>

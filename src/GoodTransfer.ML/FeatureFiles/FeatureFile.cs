@@ -89,7 +89,38 @@ public static class FeatureFile
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var (metadata, rows, hasLabels) = ReadWithMetadata(path);
-        var vector = new VectorDataViewType(NumberDataViewType.Single, metadata.FeatureLength);
+        return AsDataView(mlContext, rows, metadata.FeatureLength, hasLabels);
+    }
+
+    /// <summary>
+    /// Rows already in memory (from <see cref="Read"/> or <see cref="FeaturizationPlan.Featurize"/>) as the data
+    /// view <see cref="Load"/> gives: <c>Path</c>, <c>Label</c> when any row has one, and a known-size <c>Features</c> vector.
+    /// </summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="rows">The rows, all with features of the same length; at least one.</param>
+    /// <returns>The data view.</returns>
+    /// <exception cref="ArgumentException">There are no rows, or their features differ in length.</exception>
+    public static IDataView ToDataView(MLContext mlContext, IReadOnlyList<FeatureRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException("There are no rows: the length of the Features vector is unknown.", nameof(rows));
+        }
+
+        var length = rows[0].Features.Length;
+        if (rows.Select((r, i) => (r, i)).FirstOrDefault(p => p.r.Features.Length != length) is { r: not null } wrong)
+        {
+            throw new ArgumentException($"Row {wrong.i} ('{wrong.r.Path}') has {wrong.r.Features.Length} features, row 0 has {length}.", nameof(rows));
+        }
+
+        return AsDataView(mlContext, rows, length, rows.Any(r => r.Label is not null));
+    }
+
+    private static IDataView AsDataView(MLContext mlContext, IReadOnlyList<FeatureRow> rows, int featureLength, bool hasLabels)
+    {
+        var vector = new VectorDataViewType(NumberDataViewType.Single, featureLength);
         if (hasLabels)
         {
             var schema = SchemaDefinition.Create(typeof(LabelledView));
@@ -102,7 +133,7 @@ public static class FeatureFile
         return mlContext.Data.LoadFromEnumerable(rows.Select(r => new UnlabelledView { Path = r.Path, Features = r.Features }).ToList(), unlabelled);
     }
 
-    /// <summary>The format a path's extension names: <c>.csv</c> is CSV, anything else Parquet.</summary>
+    /// <summary>The format a path's extension names: <c>.csv</c> is CSV, anything else Parquet (what <see cref="Write"/> chooses by default in <see cref="FeaturizationPlan"/>).</summary>
     internal static FeatureFileFormat FormatOf(string path) =>
         string.Equals(System.IO.Path.GetExtension(path), ".csv", StringComparison.OrdinalIgnoreCase) ? FeatureFileFormat.Csv : FeatureFileFormat.Parquet;
 
@@ -137,7 +168,7 @@ public static class FeatureFile
             throw new FileNotFoundException($"No feature file at '{fullPath}'.", fullPath);
         }
 
-        var content = FormatOf(fullPath) == FeatureFileFormat.Csv ? CsvFeatures.Read(fullPath, metadataOnly) : ParquetFeatures.Read(fullPath, metadataOnly);
+        var content = IsParquet(fullPath) ? ParquetFeatures.Read(fullPath, metadataOnly) : CsvFeatures.Read(fullPath, metadataOnly);
         var wrong = content.Rows.Select((row, index) => (row, index)).FirstOrDefault(r => r.row.Features.Length != content.Metadata.FeatureLength);
         if (wrong.row is not null)
         {
@@ -145,6 +176,21 @@ public static class FeatureFile
         }
 
         return content;
+    }
+
+    /// <summary>Whether the file is Parquet, by its magic bytes (<c>PAR1</c>), whatever its name; a CSV feature file starts with <c>#</c>, and one named <c>.csv</c> is read as CSV.</summary>
+    private static bool IsParquet(string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        using (var stream = File.OpenRead(path))
+        {
+            if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual("PAR1"u8))
+            {
+                return true;
+            }
+        }
+
+        return FormatOf(path) != FeatureFileFormat.Csv && !File.ReadLines(path).Take(1).Any(l => l.StartsWith('#'));
     }
 
     private static void Check(FeatureFileMetadata metadata, IReadOnlyList<FeatureRow> rows)

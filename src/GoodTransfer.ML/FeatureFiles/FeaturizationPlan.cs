@@ -196,28 +196,40 @@ public sealed class FeaturizationPlan
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public FeatureFileMetadata Run(MLContext mlContext, GoodTransferTransformer featurizer, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        var rows = Featurize(mlContext, featurizer, progress, cancellationToken);
+        var metadata = FeatureFileMetadata.For(featurizer);
+        FeatureFile.Write(OutputPath, metadata, rows, Format);
+        return metadata;
+    }
+
+    /// <summary>Featurizes the plan's images in order, in memory, without writing anything.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="featurizer">A featurizer fitted on a text column of image paths.</param>
+    /// <param name="progress">Told the number of images done, after each one.</param>
+    /// <param name="cancellationToken">Stops between images.</param>
+    /// <returns>One row per image, in <see cref="Images"/>' order.</returns>
+    /// <exception cref="InvalidImageException">An image cannot be decoded; the message names it.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public IReadOnlyList<FeatureRow> Featurize(MLContext mlContext, GoodTransferTransformer featurizer, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(featurizer);
         var transformed = featurizer.Transform(ToDataView(mlContext, featurizer.InputColumnName));
         var column = transformed.Schema[featurizer.OutputColumnName];
         var rows = new List<FeatureRow>(Images.Count);
-        using (var cursor = transformed.GetRowCursor([column]))
+        using var cursor = transformed.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        var value = default(VBuffer<float>);
+        while (cursor.MoveNext())
         {
-            var getter = cursor.GetGetter<VBuffer<float>>(column);
-            var value = default(VBuffer<float>);
-            while (cursor.MoveNext())
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                getter(ref value);
-                var image = Images[rows.Count];
-                rows.Add(new FeatureRow(image.Path, image.Label, value.DenseValues().ToArray()));
-                progress?.Report(rows.Count);
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            getter(ref value);
+            var image = Images[rows.Count];
+            rows.Add(new FeatureRow(image.Path, image.Label, value.DenseValues().ToArray()));
+            progress?.Report(rows.Count);
         }
 
-        var metadata = FeatureFileMetadata.For(featurizer);
-        FeatureFile.Write(OutputPath, metadata, rows, Format);
-        return metadata;
+        return rows;
     }
 
     private static string? ClassOf(string root, string file)

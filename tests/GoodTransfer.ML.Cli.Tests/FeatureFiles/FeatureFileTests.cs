@@ -66,6 +66,8 @@ public sealed class FeatureFileTests(FeatureFileFixture fixture)
     [Theory]
     [InlineData("features.parquet", FeatureFileFormat.Parquet)]
     [InlineData("features.csv", FeatureFileFormat.Csv)]
+    [InlineData("parquet-named.csv", FeatureFileFormat.Parquet)]
+    [InlineData("csv-named.parquet", FeatureFileFormat.Csv)]
     public void Read_returns_what_was_written_bit_for_bit(string name, FeatureFileFormat format)
     {
         using var output = new TemporaryFile(name);

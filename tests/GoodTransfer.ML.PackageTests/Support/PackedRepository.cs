@@ -15,6 +15,9 @@ public sealed partial class PackedRepository : IDisposable
     public const string CpuPackage = "GoodTransfer.ML";
     public const string GpuPackage = "GoodTransfer.ML.Gpu";
 
+    /// <summary>The goodtransfer command-line tool, a .NET tool package.</summary>
+    public const string CliPackage = "GoodTransfer.ML.Cli";
+
     private readonly DirectoryInfo work = Directory.CreateTempSubdirectory("goodtransfer-packages-");
 
     public PackedRepository()

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The Orleans cluster against one process on the same cores, with a full-size ResNet-50 (random weights; speed does
 # not depend on them). Not a test: prints figures, with the CPU model, for README's "Featurizing on a cluster".
-#   bash bench/orleans/cluster-benchmark.sh [IMAGES]      (default 96 images; about 5-10 minutes on 2 cores)
+#   bash bench/orleans/cluster-benchmark.sh [IMAGES]      (default 192 images; about 10 minutes on 2 cores)
 # Needs redis-server, python3-torch (to make the checkpoint once) and a Release build of the cluster-check program:
 #   dotnet build tests/GoodTransfer.ML.Orleans.ClusterCheck -c Release
-# Measures: images/s of one process (ONNX Runtime on all cores) and of a job on 1 silo (all cores) and on 2 silos
-# (one core each), the same images, batches of 16; silo start (process start to joined); kill -9 of one of 3 silos
+# Measures: images/s of one process (ONNX Runtime on all cores, after its fit) and of a job on 1 silo (all cores) and
+# on 2 silos (one core each), the same images, batches of 16, after a warm-up job that makes the silos fit (the job's
+# time still includes its client's first calls and the last batch's tail); silo start (process start to joined); kill -9 of one of 3 silos
 # mid-run to the first of its batches sent again; a grain call's round trip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-images=${1:-96}
+images=${1:-192}
 work=$(mktemp -d /tmp/goodtransfer-cluster-bench.XXXXXX)
 exe=tests/GoodTransfer.ML.Orleans.ClusterCheck/bin/Release/net10.0/GoodTransfer.ML.Orleans.ClusterCheck.dll
 checkpoint=/tmp/bench/r50.pth
@@ -48,7 +49,9 @@ start_silo() { # cluster name -> pid; waits for "ready"
   echo "silo start: $(echo "$(now) - $start" | bc) s" >&2
   awk '/^ready /{print $3; exit}' "$log"
 }
-run_job() { # cluster cpu-threads -> images/s
+run_job() { # cluster cpu-threads -> images/s, after a warm-up job of one batch per silo (the silos fit their featurizer)
+  dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list <(head -n 32 "$work/list.txt") --out "$work/warm-$1" \
+    --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
   local out="$work/out-$1"
   dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
     --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
@@ -64,7 +67,7 @@ for round in 1 2; do
   echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s)", n / $7, $3}')"
 
   silo=$(start_silo "one-$round" "$round")
-  echo "round $round, 1 silo ($(nproc) threads) + job: $(run_job "one-$round" "$(nproc)") images/s (the first batch includes the silo's fit)"
+  echo "round $round, 1 silo ($(nproc) threads) + job: $(run_job "one-$round" "$(nproc)") images/s"
   kill -9 "$silo" 2>/dev/null || true
 
   a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)

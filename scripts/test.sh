@@ -15,6 +15,7 @@ packages=(
   jupyter-nbconvert jupyter-client python3-ipykernel  # the notebook test runs the notebook headless in a real Jupyter kernel
   chromium                                        # the sample web service's page, tested in a real browser (headless)
   chromium-driver                                 # chromedriver, through which the browser test drives chromium
+  redis-server                                    # the Orleans cluster tests keep the membership table in a real Redis
 )
 missing=()
 for package in "${packages[@]}"; do

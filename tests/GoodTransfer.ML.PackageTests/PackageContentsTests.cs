@@ -11,7 +11,7 @@ public sealed class PackageContentsTests(PackedRepository packed, ITestOutputHel
     public static TheoryData<string> Packages => new() { PackedRepository.CpuPackage, PackedRepository.GpuPackage };
 
     [Fact]
-    public void Pack_at_the_root_writes_the_two_packages_and_their_symbols_the_tool_and_nothing_else()
+    public void Pack_at_the_root_writes_the_two_packages_the_Orleans_package_their_symbols_the_tool_and_nothing_else()
     {
         output.WriteLine($"dotnet pack took {packed.Pack.Command.Elapsed.TotalSeconds:F1} s");
         foreach (var file in Directory.GetFiles(packed.Feed))
@@ -26,6 +26,8 @@ public sealed class PackageContentsTests(PackedRepository packed, ITestOutputHel
                 $"GoodTransfer.ML.Cli.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.Gpu.{packed.Version}.nupkg",
                 $"GoodTransfer.ML.Gpu.{packed.Version}.snupkg",
+                $"GoodTransfer.ML.Orleans.{packed.Version}.nupkg",
+                $"GoodTransfer.ML.Orleans.{packed.Version}.snupkg",
             ],
             Directory.GetFiles(packed.Feed).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }

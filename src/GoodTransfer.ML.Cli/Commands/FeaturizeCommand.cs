@@ -53,10 +53,21 @@ internal static class FeaturizeCommand
             },
         };
         var format = new Option<FeatureFileFormat?>("--format") { Description = "Parquet or Csv [default: from OUT's extension, else Parquet]" };
+        var cluster = new Option<string?>("--cluster") { Description = "Run on the silos of an Orleans cluster ('goodtransfer silo'): OUT is a folder of parts, one per batch", HelpName = "redis=HOST:PORT" };
+        var clusterId = SiloCommand.ClusterId();
+        var serviceId = SiloCommand.ServiceId();
+        var imagesPerBatch = new Option<int>("--images-per-batch") { Description = "With --cluster: images per batch and per part", DefaultValueFactory = _ => 256, HelpName = "N" };
+        imagesPerBatch.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 1)
+            {
+                r.AddError("--images-per-batch must be at least 1.");
+            }
+        });
 
         var command = new Command("featurize", "Featurize images into a Parquet feature file: path, label, features, with the backbone, checkpoint SHA-256, layer and precision as metadata")
         {
-            input, backbone, checkpoint, output, layer, precision, batchSize, shard, format,
+            input, backbone, checkpoint, output, layer, precision, batchSize, shard, format, cluster, clusterId, serviceId, imagesPerBatch,
         };
         command.Validators.Add(c =>
         {
@@ -64,6 +75,12 @@ internal static class FeaturizeCommand
             {
                 c.AddError("Give exactly one of --backbone NAME and --checkpoint FILE.");
             }
+
+            if (c.GetValue(cluster) is not null && (c.GetValue(shard) is not null || c.GetValue(format) is FeatureFileFormat.Csv))
+            {
+                c.AddError("--cluster cuts its own batches into Parquet parts: it takes neither --shard nor --format Csv.");
+            }
+
         });
         command.SetAction(result => CommandRunner.Run(downloads =>
         {
@@ -72,6 +89,11 @@ internal static class FeaturizeCommand
             options.FeatureLayer = result.GetValue(layer);
             options.Precision = result.GetValue(precision);
             options.BatchSize = result.GetValue(batchSize);
+            if (result.GetValue(cluster) is { } clusterText)
+            {
+                return ClusterFeaturizeCommand.Run(result.GetValue(input)!, result.GetValue(output)!, clusterText, result.GetValue(clusterId)!, result.GetValue(serviceId)!, result.GetValue(imagesPerBatch), chosen, options);
+            }
+
             return Run(result.GetValue(input)!, result.GetValue(output)!, result.GetValue(shard), result.GetValue(format), chosen, options, downloads);
         }));
         return command;

@@ -31,5 +31,6 @@ internal static class GoodTransferCommands
         ExportCommand.Create(),
         FeaturizeCommand.Create(),
         CompareCommand.Create(),
+        SiloCommand.Create(),
     ];
 }

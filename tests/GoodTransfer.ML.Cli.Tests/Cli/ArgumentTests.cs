@@ -14,6 +14,9 @@ public sealed class ArgumentTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData(new[] { "compare", "images", "--backbones", "MocoV2ImageNet", "--folds", "1" }, "error: --folds must be from 2 to 50.")]
     [InlineData(new[] { "featurize", "images", "--out", "o", "--backbone", "MocoV2ImageNet", "--precision", "Float16" }, "error: Argument 'Float16' not recognized. Must be one of: 'Float32' 'Int8'")]
     [InlineData(new[] { "featurise" }, "error: Unrecognized command or argument 'featurise'.")]
+    [InlineData(new[] { "featurize", "images", "--out", "o", "--backbone", "MocoV2ImageNet", "--cluster", "redis=127.0.0.1:9", "--shard", "0/2" }, "error: --cluster cuts its own batches into Parquet parts: it takes neither --shard nor --format Csv.")]
+    [InlineData(new[] { "featurize", "images", "--out", "o", "--backbone", "MocoV2ImageNet", "--cluster", "redis=127.0.0.1:9", "--images-per-batch", "0" }, "error: --images-per-batch must be at least 1.")]
+    [InlineData(new[] { "silo" }, "error: Option '--redis' is required.")]
     [InlineData(new[] { "export", "MocoV2ImageNet", "m.onnx", "--precision", "Float" }, "error: Argument 'Float' not recognized. Must be one of:")]
     [InlineData(new[] { "export", "MocoV2ImageNet", "m.onnx", "--precision", "int8" }, "error: --precision Int8 needs --calibration-images")]
     public void A_bad_command_line_exits_2_with_one_line_naming_the_argument(string[] arguments, string expected)
@@ -28,6 +31,18 @@ public sealed class ArgumentTests(Xunit.Abstractions.ITestOutputHelper output)
         // One "error:" line per problem, then where the usage is; no stack trace.
         Assert.All(lines[..^1], l => Assert.StartsWith("error: ", l, StringComparison.Ordinal));
         Assert.StartsWith("Run 'goodtransfer ", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_cluster_other_than_redis_exits_2_naming_the_form()
+    {
+        using var work = new TemporaryFile("unused");
+        Directory.CreateDirectory(Path.Combine(work.Folder, "images"));
+
+        var run = CliProcess.Run(["featurize", "images", "--out", "features", "--backbone", "MocoV2ImageNet", "--cluster", "zookeeper=host:2181"], work, output: output);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("error: --cluster 'zookeeper=host:2181': expected redis=HOST:PORT (the Redis server that holds the cluster's membership)", run.SingleError());
     }
 
     [Fact]

@@ -80,7 +80,8 @@ declare -A silo_pid
 for s in x y z; do silo_pid[$s]=$(start_silo kill "$s"); done
 ( dotnet "$exe" job --redis "$redis" --cluster kill --checkpoint "$checkpoint" --list "$work/list.txt" --out "$work/out-kill" \
     --cache "$cache" --images-per-batch 8 --cpu-threads 1 2>/dev/null | while IFS= read -r line; do echo "$(now) $line"; done > "$work/job-kill.log" ) & job=$!
-for _ in $(seq 1 3000); do [ "$(grep -c 'event BatchDone' "$work/job-kill.log" || true)" -ge 2 ] && break; sleep 0.1; done
+# The log appears only once the job prints its first line: count nothing until then.
+for _ in $(seq 1 3000); do done_batches=$(grep -cs 'event BatchDone' "$work/job-kill.log") || done_batches=0; [ "$done_batches" -ge 2 ] && break; sleep 0.1; done
 victim=x; killed_at=$(now); kill -9 "${silo_pid[$victim]}"
 wait "$job" || true
 victim_addr=$(awk '/^ready /{print $2; exit}' "$work/silo-kill-$victim.log")

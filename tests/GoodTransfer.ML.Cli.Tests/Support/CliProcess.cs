@@ -23,12 +23,10 @@ public sealed record CliRun(int ExitCode, string Output, string Error, TimeSpan 
 /// </summary>
 public static class CliProcess
 {
-    private static readonly string[] GoodTransferVariables = ["GOODTRANSFER_HOME", "GOODTRANSFER_MIRROR", "GOODTRANSFER_OFFLINE"];
-
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "cli", "goodtransfer.dll");
 
     /// <summary>The cache of runs in <paramref name="work"/>: empty until the tool fills it.</summary>
-    public static string Cache(TemporaryFile work) => Path.Combine(work.Folder, "cache");
+    public static string Cache(TemporaryFile work) => UserProcess.Cache(work);
 
     public static CliRun Run(IReadOnlyList<string> arguments, TemporaryFile work, IReadOnlyDictionary<string, string>? environment = null, Xunit.Abstractions.ITestOutputHelper? output = null)
     {
@@ -51,29 +49,6 @@ public static class CliProcess
     public static Process Start(IReadOnlyList<string> arguments, TemporaryFile work, IReadOnlyDictionary<string, string>? environment = null)
     {
         Assert.True(File.Exists(Dll), $"the tool was not built at {Dll}");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = work.Folder,
-        };
-        start.ArgumentList.Add(Dll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var variable in GoodTransferVariables)
-        {
-            start.Environment.Remove(variable);
-        }
-
-        start.Environment["GOODTRANSFER_HOME"] = Cache(work);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        return Process.Start(start)!;
+        return Process.Start(UserProcess.StartInfo(Dll, arguments, work, environment))!;
     }
 }

@@ -1,6 +1,5 @@
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using SkiaSharp;
 
 namespace GoodTransfer.ML.Orleans.Tests.Support;
@@ -89,19 +88,7 @@ public sealed class ClusterFixture : IDisposable
         var options = new GoodTransferOptions { CpuThreads = 1, Offline = true, CacheDirectory = CacheFolder };
         var data = mlContext.Data.LoadFromEnumerable(images.Select(image => new PathRow { Path = image.Path }));
         using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(Checkpoint), "Features", "Path", options).Fit(data);
-        var output = featurizer.Transform(data);
-        var column = output.Schema["Features"];
-        using var cursor = output.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
-        var value = default(VBuffer<float>);
-        var rows = new List<float[]>();
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            rows.Add(value.DenseValues().ToArray());
-        }
-
-        return rows;
+        return FeatureFixtures.Column(featurizer.Transform(data), "Features");
     }
 
     private sealed class PathRow

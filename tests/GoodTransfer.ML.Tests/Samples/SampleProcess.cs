@@ -37,8 +37,6 @@ public sealed record SampleRun(int ExitCode, string Output, string Error, TimeSp
 /// </summary>
 public static class SampleProcess
 {
-    private static readonly string[] GoodTransferVariables = ["GOODTRANSFER_HOME", "GOODTRANSFER_MIRROR", "GOODTRANSFER_OFFLINE"];
-
     public static string Folder(string sample) => Path.Combine(AppContext.BaseDirectory, "samples", sample);
 
     /// <summary>The data set that ships with the samples, as the sample finds it beside itself.</summary>
@@ -51,7 +49,7 @@ public static class SampleProcess
     public static IReadOnlyDictionary<string, string> MirrorAt(string baseUrl) => new Dictionary<string, string> { ["GOODTRANSFER_MIRROR"] = baseUrl };
 
     /// <summary>The cache folder of a run in <paramref name="work"/>: empty until the sample fills it.</summary>
-    public static string Cache(TemporaryFile work) => Path.Combine(work.Folder, "cache");
+    public static string Cache(TemporaryFile work) => UserProcess.Cache(work);
 
     /// <summary>Runs <paramref name="sample"/> in the folder <paramref name="work"/>, with the cache <see cref="Cache"/>, and logs what it printed.</summary>
     public static SampleRun Run(
@@ -63,28 +61,7 @@ public static class SampleProcess
     {
         var dll = Path.Combine(Folder(sample), sample + ".dll");
         Assert.True(File.Exists(dll), $"the sample {sample} was not built at {dll}");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = work.Folder,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var variable in GoodTransferVariables)
-        {
-            start.Environment.Remove(variable);
-        }
-
-        start.Environment["GOODTRANSFER_HOME"] = Cache(work);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
+        var start = UserProcess.StartInfo(dll, arguments, work, environment);
 
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;

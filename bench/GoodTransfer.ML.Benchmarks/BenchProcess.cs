@@ -4,10 +4,19 @@ using System.Diagnostics;
 internal static class BenchProcess
 {
     /// <summary>The CPU's model name from /proc/cpuinfo, for the machine line of every table.</summary>
-    public static string CpuName() =>
-        (File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim()
-            : null) ?? "unknown CPU";
+    public static string CpuName()
+    {
+        if (!File.Exists("/proc/cpuinfo"))
+        {
+            return "unknown CPU";
+        }
+
+        var lines = File.ReadLines("/proc/cpuinfo").Take(30).ToList();
+        string? Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':')[1].Trim();
+
+        // The family tells the generations apart where the model name does not (AMD: 25 is Zen 3/4, 26 is Zen 5).
+        return $"{Field("model name") ?? "unknown CPU"} (family {Field("cpu family") ?? "?"}, model {Field("model\t") ?? "?"})";
+    }
 
     /// <summary>Runs a program and returns its standard output; throws with its standard error when it fails.</summary>
     public static string Run(string file, params string[] arguments)

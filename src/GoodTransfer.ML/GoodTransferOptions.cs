@@ -19,7 +19,8 @@ public sealed class GoodTransferOptions
     /// <summary>
     /// How many images the network runs at once when transforming a data view, from 1 to 1024. The default
     /// is 8: on the CPU larger batches gain little; on a GPU use 32 or more. Each image of a batch holds a
-    /// 602 KB tensor.
+    /// 602 KB tensor. On the CPU, when the data view knows its row count, the last round's rows are shared
+    /// evenly between the cores in smaller batches (a batch's size does not change its features).
     /// </summary>
     public int BatchSize
     {
@@ -43,7 +44,14 @@ public sealed class GoodTransferOptions
     /// </summary>
     public IReadOnlyList<string>? CalibrationImages { get; set; }
 
-    /// <summary>Threads ONNX Runtime uses within one image on the CPU, 1 or more. The default (<see langword="null"/>) lets ONNX Runtime use every core.</summary>
+    /// <summary>
+    /// Cores the featurizer uses on the CPU, 1 or more; the default (<see langword="null"/>) is every core
+    /// (<see cref="Environment.ProcessorCount"/>) when transforming a data view, and ONNX Runtime's own default
+    /// for a <see cref="FeaturizerService"/>. A data view is featurized by one worker per core, each of which
+    /// decodes its own batch and runs it through ONNX Runtime on one thread (no core waits for another, and
+    /// the features are those of one multi-threaded run, bit for bit); a service runs each batch on this many
+    /// ONNX Runtime threads.
+    /// </summary>
     public int? CpuThreads { get; set; }
 
     /// <summary>

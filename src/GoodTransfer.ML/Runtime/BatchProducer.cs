@@ -6,11 +6,9 @@ using Microsoft.ML;
 namespace GoodTransfer.ML.Runtime;
 
 /// <summary>
-/// Reads and preprocesses the fast path's batches on a background thread, from a cursor of its own over
-/// the image column. On a GPU it keeps up to two batches ready while the network runs. On the CPU, where
-/// the network already uses every core, it decodes only when the reader asks for a batch that is not
-/// ready, and then <see cref="CpuBatchesPerRound"/> batches at once on every core, so that images of uneven
-/// size spread evenly over the cores.
+/// Reads and preprocesses the fast path's batches for a GPU on a background thread, from a cursor of its own
+/// over the image column, decoding on every core and keeping up to two batches ready while the GPU runs.
+/// (On the CPU, <see cref="CoreBatchWorkers"/> decode and run each batch on one core instead.)
 /// </summary>
 /// <remarks>
 /// Owns its cursor, its thread and the batches it has not handed out: dispose it when done, also early;
@@ -18,16 +16,12 @@ namespace GoodTransfer.ML.Runtime;
 /// </remarks>
 internal sealed class BatchProducer : IDisposable
 {
-    private const int CpuBatchesPerRound = 4;
-
     private readonly DataViewRowCursor lookahead;
     private readonly Func<Func<RgbImage>> read;
     private readonly TorchvisionTransform transform;
     private readonly int batchSize;
     private readonly ArrayPool<float> pool;
     private readonly BlockingCollection<ImageBatch> ready;
-    private readonly SemaphoreSlim? demand;
-    private readonly int batchesPerRound;
     private readonly CancellationTokenSource stop = new();
     private readonly Task task;
 
@@ -37,33 +31,21 @@ internal sealed class BatchProducer : IDisposable
     /// <param name="source">Where <c>LoadImages</c> read the images of an image column, if known; its column is active on <paramref name="lookahead"/>.</param>
     /// <param name="transform">The backbone's resize, crop and tensor conversion.</param>
     /// <param name="batchSize">Images per batch.</param>
-    /// <param name="onGpu">Whether the network runs on a GPU, so that decoding can go on beside it.</param>
     /// <param name="pool">Where the batches' tensor buffers are rented; the shared pool by default.</param>
-    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, LoadedImageSource? source, TorchvisionTransform transform, int batchSize, bool onGpu, ArrayPool<float>? pool = null)
+    public BatchProducer(DataViewRowCursor lookahead, DataViewSchema.Column column, ImageInput input, LoadedImageSource? source, TorchvisionTransform transform, int batchSize, ArrayPool<float>? pool = null)
     {
         this.lookahead = lookahead;
         this.transform = transform;
         this.batchSize = batchSize;
         this.pool = pool ?? ArrayPool<float>.Shared;
         read = input.CreateReader(lookahead, column, source);
-        if (onGpu)
-        {
-            batchesPerRound = 1;
-        }
-        else
-        {
-            demand = new SemaphoreSlim(0);
-            batchesPerRound = CpuBatchesPerRound;
-        }
-
-        ready = new BlockingCollection<ImageBatch>(boundedCapacity: Math.Max(2, batchesPerRound));
+        ready = new BlockingCollection<ImageBatch>(boundedCapacity: 2);
         task = Task.Factory.StartNew(Produce, TaskCreationOptions.LongRunning);
     }
 
     /// <summary>The next batch, preprocessed, or null at the end of the data. The caller owns it.</summary>
     public ImageBatch? Next()
     {
-        demand?.Release();
         foreach (var batch in ready.GetConsumingEnumerable())
         {
             return batch;
@@ -94,7 +76,6 @@ internal sealed class BatchProducer : IDisposable
 
         lookahead.Dispose();
         ready.Dispose();
-        demand?.Dispose();
         stop.Dispose();
     }
 
@@ -104,10 +85,8 @@ internal sealed class BatchProducer : IDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                // On the CPU: wait until the reader asks for a batch that is not decoded yet.
-                demand?.Wait(stop.Token);
-                var pending = new List<Func<RgbImage>>(batchSize * batchesPerRound);
-                while (pending.Count < batchSize * batchesPerRound && lookahead.MoveNext())
+                var pending = new List<Func<RgbImage>>(batchSize);
+                while (pending.Count < batchSize && lookahead.MoveNext())
                 {
                     pending.Add(read());
                 }
@@ -134,12 +113,6 @@ internal sealed class BatchProducer : IDisposable
                         batches[i].Dispose();
                     }
                 }
-
-                // The reader's asks for the other batches of this round, which are decoded already.
-                for (var i = 1; i < batches.Count; i++)
-                {
-                    demand?.Wait(stop.Token);
-                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -152,7 +125,7 @@ internal sealed class BatchProducer : IDisposable
         }
     }
 
-    /// <summary>Decodes and preprocesses one round of images on every core into new batches; a row that fails keeps its error.</summary>
+    /// <summary>Decodes and preprocesses one batch of images on every core; a row that fails keeps its error.</summary>
     private List<ImageBatch> Preprocess(List<Func<RgbImage>> pending)
     {
         var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, transform.TensorLength, pool)).ToList();

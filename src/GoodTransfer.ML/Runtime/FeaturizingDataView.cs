@@ -5,8 +5,9 @@ using Microsoft.ML.Data;
 namespace GoodTransfer.ML.Runtime;
 
 /// <summary>
-/// The featurizer's output as a lazy data view that runs the network on batches of images, decoded and
-/// resized on every core by a <see cref="BatchProducer"/>. ML.NET's own OnnxTransformer runs one row per
+/// The featurizer's output as a lazy data view that runs the network on batches of images: on the CPU one
+/// batch per core at a time, each decoded and run on its core (<see cref="CoreBatchWorkers"/>); on a GPU
+/// decoded on every core while the GPU runs the one before (<see cref="BatchProducer"/>). ML.NET's own OnnxTransformer runs one row per
 /// call; this is the featurizer's fast path. Its rows and columns are those of the equivalent chain of
 /// ML.NET transformers that a saved model holds.
 /// </summary>
@@ -67,7 +68,7 @@ internal sealed class FeaturizingDataView : IDataView
             // A second cursor over the same rows reads ahead for the network; the first serves the other columns in step.
             var column = source.Schema[inputColumn];
             lookahead = source.GetRowCursor(ImageInput.ColumnsToRead(source.Schema, column, imageSource));
-            return new Cursor(this, main, new BatchProducer(lookahead, column, input, imageSource, transform, batchSize, onGpu: session.GpuDeviceId is not null));
+            return new Cursor(this, main, Batches(lookahead, column));
         }
         catch
         {
@@ -77,6 +78,17 @@ internal sealed class FeaturizingDataView : IDataView
         }
     }
 
+    /// <summary>The featurized batches of the lookahead cursor's rows, in order; the result owns the cursor.</summary>
+    private IBatchSource Batches(DataViewRowCursor lookahead, DataViewSchema.Column column)
+    {
+        if (session.GpuDeviceId is not null)
+        {
+            return new GpuBatches(new BatchProducer(lookahead, column, input, imageSource, transform, batchSize), session);
+        }
+
+        return new CpuBatches(new CoreBatchWorkers(lookahead, column, input, imageSource, transform, session, batchSize, session.CpuThreads, source.GetRowCount()));
+    }
+
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
@@ -84,13 +96,13 @@ internal sealed class FeaturizingDataView : IDataView
     {
         private readonly FeaturizingDataView parent;
         private readonly DataViewRowCursor main;
-        private readonly BatchProducer? producer;
+        private readonly IBatchSource? producer;
         private ImageBatch? batch;
         private int indexInBatch = -1;
         private long position = -1;
         private bool disposed;
 
-        public Cursor(FeaturizingDataView parent, DataViewRowCursor main, BatchProducer? producer)
+        public Cursor(FeaturizingDataView parent, DataViewRowCursor main, IBatchSource? producer)
         {
             this.parent = parent;
             this.main = main;
@@ -170,9 +182,7 @@ internal sealed class FeaturizingDataView : IDataView
                 // Refused before a batch is taken, so that every call after the transformer's Dispose throws the same.
                 parent.session.ThrowIfDisposed();
                 batch = null;
-                var next = producer!.Next() ?? throw new InvalidOperationException("The image column ended before the other columns: the data view returned rows in different orders to two cursors.");
-                next.Featurize(parent.session);
-                batch = next;
+                batch = producer!.Next() ?? throw new InvalidOperationException("The image column ended before the other columns: the data view returned rows in different orders to two cursors.");
                 indexInBatch = 0;
             }
 
@@ -181,5 +191,33 @@ internal sealed class FeaturizingDataView : IDataView
                 throw error;
             }
         }
+    }
+
+    /// <summary>Featurized batches, in the order of the rows; owns what makes them.</summary>
+    private interface IBatchSource : IDisposable
+    {
+        /// <summary>The next batch, featurized, or null at the end of the rows.</summary>
+        ImageBatch? Next();
+    }
+
+    /// <summary>On the CPU: the workers featurize each batch on the core that decoded it.</summary>
+    private sealed class CpuBatches(CoreBatchWorkers workers) : IBatchSource
+    {
+        public ImageBatch? Next() => workers.Next();
+
+        public void Dispose() => workers.Dispose();
+    }
+
+    /// <summary>On a GPU: the producer decodes ahead; each batch runs on the GPU when the reader takes it.</summary>
+    private sealed class GpuBatches(BatchProducer producer, FeatureSession session) : IBatchSource
+    {
+        public ImageBatch? Next()
+        {
+            var next = producer.Next();
+            next?.Featurize(session);
+            return next;
+        }
+
+        public void Dispose() => producer.Dispose();
     }
 }

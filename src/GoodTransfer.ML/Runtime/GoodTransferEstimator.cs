@@ -90,7 +90,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
 
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
-            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, calls, log.Warning), FeatureSession.IsUnloadableModel, log);
+            session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, calls, FeatureSessionUse.CoreBatches, log.Warning), FeatureSession.IsUnloadableModel, log);
         }
 
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);

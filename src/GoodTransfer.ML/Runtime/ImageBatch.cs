@@ -40,14 +40,24 @@ internal sealed class ImageBatch : IDisposable
         (images ?? throw new ObjectDisposedException(nameof(ImageBatch))).AsSpan(row * tensorLength, tensorLength);
 
     /// <summary>Runs the network on the batch and returns the tensor buffer to the pool, also when the run fails.</summary>
-    public void Featurize(FeatureSession session)
+    /// <param name="session">The session to run.</param>
+    /// <param name="onCallingThread">Whether to run on this thread alone (<see cref="FeatureSession.RunOnCallingThread"/>) rather than on the session's threads.</param>
+    public void Featurize(FeatureSession session, bool onCallingThread = false)
     {
         var tensors = images ?? throw new ObjectDisposedException(nameof(ImageBatch));
         try
         {
             // Rows whose image failed hold stale pixels from the pool; their features are computed but never served.
             var features = new float[Count * session.FeatureSize];
-            session.Run(tensors, Count, features);
+            if (onCallingThread)
+            {
+                session.RunOnCallingThread(tensors, Count, features);
+            }
+            else
+            {
+                session.Run(tensors, Count, features);
+            }
+
             Features = features;
         }
         finally

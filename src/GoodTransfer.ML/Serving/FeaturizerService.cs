@@ -97,7 +97,9 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(featurizer);
         options = Check(options);
-        featurizer.Session.ThrowIfDisposed();
+        // On the CPU the service runs each batch on every core, in a session of its own beside the data view's
+        // single-threaded one: opened here, so that the first request does not wait for it.
+        featurizer.Session.EnsureOpen(FeatureSessionUse.ServiceBatches);
         return new FeaturizerService(featurizer.BackboneName, featurizer.Session, featurizer.Preprocess, options.BatchSize ?? featurizer.BatchSize, options, downstream: null, "the service was made over a featurizer alone (FeaturizerService.Create); load a saved model zip with a classifier after the featurizer (FeaturizerService.Load)", release: null);
     }
 
@@ -128,7 +130,7 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
         {
             var calls = new InFlightGuard($"{nameof(FeaturizerService)} ({name})", $"{nameof(FeaturizerService)} ({name}) was disposed: its ONNX Runtime session is released.");
             var settings = new SessionSettings(options.BatchSize ?? GoodTransferDefaults.BatchSize, options.CpuThreads, options.GpuDeviceId, options.FallbackToCpu);
-            session = FeatureSession.Open(saved.BatchedModel, settings, calls);
+            session = FeatureSession.Open(saved.BatchedModel, settings, calls, FeatureSessionUse.ServiceBatches);
             var owned = session;
             return new FeaturizerService(name, session, SavedFeaturizerModel.Transform, settings.BatchSize, options, saved.Downstream, saved.WhyNoPrediction, () =>
             {

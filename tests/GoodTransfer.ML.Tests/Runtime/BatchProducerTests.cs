@@ -1,4 +1,3 @@
-using System.Buffers;
 using GoodTransfer.ML.Runtime;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
@@ -22,7 +21,7 @@ public sealed class BatchProducerTests
         var data = FeatureFixtures.Paths(mlContext, paths);
 
         var taken = 0;
-        using (var producer = new BatchProducer(data.GetRowCursor(data.Schema), data.Schema["Path"], ImageInput.Path, source: null, GoodTransfer.ML.Imaging.TorchvisionTransform.ImageNet, batchSize: 2, onGpu: false, pool: pool))
+        using (var producer = new BatchProducer(data.GetRowCursor(data.Schema), data.Schema["Path"], ImageInput.Path, source: null, GoodTransfer.ML.Imaging.TorchvisionTransform.ImageNet, batchSize: 2, pool: pool))
         {
             for (; taken < batchesTaken && producer.Next() is { } batch; taken++)
             {
@@ -49,29 +48,5 @@ public sealed class BatchProducerTests
         Assert.Equal(1, pool.Rented);
         Assert.Equal(0, pool.Outstanding);
         Assert.Throws<ObjectDisposedException>(() => batch.Tensor(0).Length);
-    }
-
-    /// <summary>Rents from the shared pool and counts what has not come back.</summary>
-    private sealed class CountingPool : ArrayPool<float>
-    {
-        private int rented;
-        private int outstanding;
-
-        public int Rented => Volatile.Read(ref rented);
-
-        public int Outstanding => Volatile.Read(ref outstanding);
-
-        public override float[] Rent(int minimumLength)
-        {
-            Interlocked.Increment(ref rented);
-            Interlocked.Increment(ref outstanding);
-            return Shared.Rent(minimumLength);
-        }
-
-        public override void Return(float[] array, bool clearArray = false)
-        {
-            Interlocked.Decrement(ref outstanding);
-            Shared.Return(array, clearArray);
-        }
     }
 }

@@ -151,19 +151,8 @@ internal static class Throughput
         var next = 0;
         var threads = Enumerable.Range(0, cores).Select(_ => new Thread(() =>
         {
-            var input = new float[batch * TensorLength];
-            for (var i = 0; i < input.Length; i++)
-            {
-                input[i] = (i % 251) / 251f;
-            }
-
-            using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
             using var runOptions = new RunOptions();
-            using (session.Run(runOptions, ["image"], [value], ["features"]))
-            {
-                // Warm-up run on this thread.
-            }
-
+            using var value = WarmedUpInput(session, runOptions, batch);
             started.SignalAndWait();
             while (Interlocked.Add(ref next, batch) <= images)
             {
@@ -182,18 +171,8 @@ internal static class Throughput
     /// <summary>Images per second of a session on a synthetic batch, after one warm-up run: the network alone.</summary>
     internal static double RawImagesPerSecond(InferenceSession session, int batch, int images)
     {
-        var input = new float[batch * TensorLength];
-        for (var i = 0; i < input.Length; i++)
-        {
-            input[i] = (i % 251) / 251f;
-        }
-
-        using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
         using var runOptions = new RunOptions();
-        using (session.Run(runOptions, ["image"], [value], ["features"]))
-        {
-            // Warm-up run: first-run allocations are not throughput.
-        }
+        using var value = WarmedUpInput(session, runOptions, batch);
 
         var clock = Stopwatch.StartNew();
         var done = 0;
@@ -204,6 +183,22 @@ internal static class Throughput
         }
 
         return done / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>A synthetic batch of <paramref name="batch"/> images, run once on this thread: first-run allocations are not throughput.</summary>
+    private static OrtValue WarmedUpInput(InferenceSession session, RunOptions runOptions, int batch)
+    {
+        var input = new float[batch * TensorLength];
+        for (var i = 0; i < input.Length; i++)
+        {
+            input[i] = (i % 251) / 251f;
+        }
+
+        var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
+        using (session.Run(runOptions, ["image"], [value], ["features"]))
+        {
+            return value;
+        }
     }
 
     /// <summary>Fits the featurizer on one input path (from the cache: nothing is converted) and times one pass over it.</summary>

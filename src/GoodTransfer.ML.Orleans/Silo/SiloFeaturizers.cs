@@ -80,7 +80,8 @@ internal sealed partial class SiloFeaturizers : IDisposable
     private List<FeatureRow> Featurize(FeatureBatch batch, CancellationToken cancellationToken, out GoodTransferTransformer featurizer)
     {
         featurizer = Fitted(batch.Featurizer);
-        var data = mlContext.Data.LoadFromEnumerable(batch.Images.Select(image => new PathRow { Path = image.Path }));
+        // An array, so that the data view knows its row count and the featurizer shares the batch's last images evenly between the cores.
+        var data = mlContext.Data.LoadFromEnumerable(batch.Images.Select(image => new PathRow { Path = image.Path }).ToArray());
         var output = featurizer.Transform(data);
         var column = output.Schema[featurizer.OutputColumnName];
         var rows = new List<FeatureRow>(batch.Images.Count);

@@ -183,7 +183,7 @@ internal static class ImageDecoder
     }
 
     /// <summary>RGBA to RGB. Four pixels at a time with one byte shuffle, then one by one.</summary>
-    private static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    internal static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         var pixelCount = rgb.Length / 3;
         var i = 0;

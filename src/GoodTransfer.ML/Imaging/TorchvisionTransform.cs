@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace GoodTransfer.ML.Imaging;
 
@@ -64,17 +66,7 @@ internal sealed class TorchvisionTransform
         {
             var crop = rented.AsSpan(0, cropBytes);
             ResizeAndCrop(image, crop);
-            var plane = CropSize * CropSize;
-            var red = destination[..plane];
-            var green = destination.Slice(plane, plane);
-            var blue = destination.Slice(2 * plane, plane);
-            var table = ByteToUnit.AsSpan();
-            for (var i = 0; i < plane; i++)
-            {
-                red[i] = table[crop[3 * i]];
-                green[i] = table[crop[(3 * i) + 1]];
-                blue[i] = table[crop[(3 * i) + 2]];
-            }
+            ToPlanes(crop, destination[..TensorLength], VectorWidths.Widest);
         }
         finally
         {
@@ -130,6 +122,76 @@ internal sealed class TorchvisionTransform
         var (width, height) = ResizedSize(image.Width, image.Height);
         var (left, top) = CropOrigin(width, height);
         PillowResize.ResizeRegion(image, width, height, left, top, CropSize, CropSize, destination);
+    }
+
+    /// <summary>
+    /// Splits interleaved RGB bytes into three float planes of <c>byte / 255f</c>, R then G then B. With 256- or
+    /// 512-bit vectors it takes 16 pixels at a time, three byte shuffles per plane (2.2 times as fast as the table
+    /// on the 2-core Xeon of the benchmarks); with 128-bit ones the table is as fast, and is used.
+    /// </summary>
+    internal static void ToPlanes(ReadOnlySpan<byte> rgb, Span<float> planes, VectorWidth vectors)
+    {
+        var plane = rgb.Length / 3;
+        if (planes.Length != 3 * plane)
+        {
+            throw new ArgumentException($"{rgb.Length} bytes of RGB make {3 * plane} floats, not {planes.Length}.", nameof(planes));
+        }
+
+        var red = planes[..plane];
+        var green = planes.Slice(plane, plane);
+        var blue = planes.Slice(2 * plane, plane);
+        var i = 0;
+        if (vectors >= VectorWidth.Bits256)
+        {
+            ref var source = ref MemoryMarshal.GetReference(rgb);
+            for (; i + 16 <= plane; i += 16)
+            {
+                var a = Vector128.LoadUnsafe(ref source, (nuint)(3 * i));
+                var b = Vector128.LoadUnsafe(ref source, (nuint)((3 * i) + 16));
+                var c = Vector128.LoadUnsafe(ref source, (nuint)((3 * i) + 32));
+
+                // Indices of 255 give 0, so each plane is the OR of one shuffle of each load.
+                var r = Vector128.Shuffle(a, Vector128.Create((byte)0, 3, 6, 9, 12, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(b, Vector128.Create((byte)255, 255, 255, 255, 255, 255, 2, 5, 8, 11, 14, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(c, Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1, 4, 7, 10, 13));
+                var g = Vector128.Shuffle(a, Vector128.Create((byte)1, 4, 7, 10, 13, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(b, Vector128.Create((byte)255, 255, 255, 255, 255, 0, 3, 6, 9, 12, 15, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(c, Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 2, 5, 8, 11, 14));
+                var bl = Vector128.Shuffle(a, Vector128.Create((byte)2, 5, 8, 11, 14, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(b, Vector128.Create((byte)255, 255, 255, 255, 255, 1, 4, 7, 10, 13, 255, 255, 255, 255, 255, 255))
+                    | Vector128.Shuffle(c, Vector128.Create((byte)255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 3, 6, 9, 12, 15));
+                StoreUnits(r, red, i, vectors);
+                StoreUnits(g, green, i, vectors);
+                StoreUnits(bl, blue, i, vectors);
+            }
+        }
+
+        var table = ByteToUnit.AsSpan();
+        for (; i < plane; i++)
+        {
+            red[i] = table[rgb[3 * i]];
+            green[i] = table[rgb[(3 * i) + 1]];
+            blue[i] = table[rgb[(3 * i) + 2]];
+        }
+    }
+
+    /// <summary>
+    /// Writes 16 bytes as the floats <c>byte / 255f</c> at <paramref name="destination"/>[<paramref name="at"/>..],
+    /// with one float32 division per value: IEEE division is correctly rounded, as the scalar quotient is.
+    /// </summary>
+    private static void StoreUnits(Vector128<byte> bytes, Span<float> destination, int at, VectorWidth vectors)
+    {
+        var values = destination.Slice(at, 16);
+        if (vectors == VectorWidth.Bits512)
+        {
+            (Vector512.ConvertToSingle(Vector512.WidenLower(Vector256.WidenLower(bytes.ToVector256Unsafe()).ToVector512Unsafe()).AsInt32()) / 255f).CopyTo(values);
+        }
+        else
+        {
+            var words = Vector256.WidenLower(bytes.ToVector256Unsafe());
+            (Vector256.ConvertToSingle(Vector256.WidenLower(words).AsInt32()) / 255f).CopyTo(values);
+            (Vector256.ConvertToSingle(Vector256.WidenUpper(words).AsInt32()) / 255f).CopyTo(values[8..]);
+        }
     }
 
     private static float[] CreateByteToUnit()

@@ -20,6 +20,7 @@ using static BenchProcess;
 //                                                  timed to its first feature (SecondFitBenchmark.cs)
 //   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
 //   ... -- --preprocess [--images 64 --passes 5]   milliseconds per image of decoding, resizing and the tensor, on one core
+//          [--photos DIR]                         (the JPEGs of DIR instead of the test fixtures')
 //   dotnet run -c Release -p:Gpu=true --project bench/GoodTransfer.ML.Benchmarks -- --gpu [--device 0 --batch 64 --images 512 --passes 3]
 //                                                  on a CUDA machine: raw ONNX Runtime and the featurizer in float32 and
 //                                                  float16, and the CPU's decoding rate (GpuThroughput.cs)
@@ -61,7 +62,8 @@ if (args.Contains("--int8"))
 
 if (args.Contains("--preprocess"))
 {
-    PreprocessingCost.Run(TestPhotos(repo, IntOption("--images", 64)), IntOption("--passes", 5));
+    var count = IntOption("--images", 64);
+    PreprocessingCost.Run(StringOption("--photos") is { } folder ? Photos(folder, count) : TestPhotos(repo, count), IntOption("--passes", 5));
     return 0;
 }
 
@@ -144,9 +146,12 @@ work.Delete(recursive: true);
 return 0;
 
 // The real JPEG photos of the tests, repeated to the count asked for.
-static List<string> TestPhotos(string repo, int count)
+static List<string> TestPhotos(string repo, int count) => Photos(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), count);
+
+// The JPEGs of a folder, repeated to the count asked for.
+static List<string> Photos(string folder, int count)
 {
-    var jpegs = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToArray();
+    var jpegs = Directory.GetFiles(folder, "*.jpg").Order().ToArray();
     return Enumerable.Range(0, count).Select(i => jpegs[i % jpegs.Length]).ToList();
 }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.Intrinsics;
 using Microsoft.ML.Data;
 using SkiaSharp;
@@ -40,20 +39,8 @@ internal static class ImageDecoder
     /// <exception cref="InvalidImageException">The file is not an image that can be decoded.</exception>
     public static RgbImage DecodeFile(string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var file = new FileInfo(path);
-        if (!file.Exists)
-        {
-            throw new FileNotFoundException($"Image file '{path}' was not found.", path);
-        }
-
-        if (file.Length == 0)
-        {
-            throw new InvalidImageException(path, "the file is empty");
-        }
-
-        using var data = SKData.Create(path) ?? throw new IOException($"Cannot read image file '{path}'.");
-        return Decode(data, path);
+        using var image = EncodedImage.OpenFile(path);
+        return image.Decode();
     }
 
     /// <summary>Decodes an encoded image (JPEG, PNG, GIF, BMP, WebP, ...).</summary>
@@ -62,14 +49,8 @@ internal static class ImageDecoder
     /// <exception cref="InvalidImageException">The bytes are not an image that can be decoded.</exception>
     public static RgbImage Decode(ReadOnlySpan<byte> encoded, string source)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        if (encoded.IsEmpty)
-        {
-            throw new InvalidImageException(source, "the image is empty (0 bytes)");
-        }
-
-        using var data = SKData.CreateCopy(encoded);
-        return Decode(data, source);
+        using var image = EncodedImage.Open(encoded, source);
+        return image.Decode();
     }
 
     /// <summary>
@@ -131,45 +112,8 @@ internal static class ImageDecoder
         return new RgbImage(width, height, output);
     }
 
-    private static RgbImage Decode(SKData data, string source)
-    {
-        using var stream = new SKMemoryStream(data);
-        using var codec = SKCodec.Create(stream, out var opened)
-            ?? throw new InvalidImageException(source, DescribeOpenFailure(opened));
-        var info = codec.Info;
-        CheckSize(info.Width, info.Height, source);
-
-        // No colour space: Skia then converts no colours, whatever profile the image embeds.
-        var target = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var pixelCount = info.Width * info.Height;
-        var rgba = ArrayPool<byte>.Shared.Rent(pixelCount * 4);
-        try
-        {
-            var decoded = codec.GetPixels(target, rgba);
-            if (decoded != SKCodecResult.Success)
-            {
-                throw new InvalidImageException(source, DescribeDecodeFailure(decoded));
-            }
-
-            var output = new byte[pixelCount * 3];
-            if (codec.EncodedFormat == SKEncodedImageFormat.Png && PngGray16.Is(data.AsSpan()))
-            {
-                PngGray16.DecodeClamped(data.AsSpan(), info.Width, info.Height, output, source);
-            }
-            else
-            {
-                DropAlpha(rgba.AsSpan(0, pixelCount * 4), output);
-            }
-
-            return new RgbImage(info.Width, info.Height, output);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rgba);
-        }
-    }
-
-    private static void CheckSize(int width, int height, string source)
+    /// <summary>Refuses a size from an image's header that is empty or over <see cref="MaxPixels"/>.</summary>
+    internal static void CheckSize(int width, int height, string source)
     {
         if (width <= 0 || height <= 0)
         {
@@ -210,14 +154,14 @@ internal static class ImageDecoder
     private static byte Unpremultiply(byte color, byte alpha) =>
         (byte)Math.Min(255, ((color * 255) + (alpha / 2)) / alpha);
 
-    private static string DescribeOpenFailure(SKCodecResult result) => result switch
+    internal static string DescribeOpenFailure(SKCodecResult result) => result switch
     {
         SKCodecResult.Unimplemented => "it is not in a format that can be decoded (JPEG, PNG, GIF, BMP, WebP, ICO and WBMP can)",
         SKCodecResult.IncompleteInput => "the data ends inside the image header (truncated)",
         _ => $"its header is invalid ({result})",
     };
 
-    private static string DescribeDecodeFailure(SKCodecResult result) => result switch
+    internal static string DescribeDecodeFailure(SKCodecResult result) => result switch
     {
         SKCodecResult.IncompleteInput => "the data ends before the image does (truncated)",
         SKCodecResult.InvalidInput or SKCodecResult.ErrorInInput => $"the image data is corrupt ({result})",

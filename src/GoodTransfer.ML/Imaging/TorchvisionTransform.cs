@@ -56,22 +56,53 @@ internal sealed class TorchvisionTransform
     public void ToTensor(RgbImage image, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (destination.Length < TensorLength)
+        CheckDestination(destination);
+        ToTensor(PixelWindow.Of(image), ResizedSize(image.Width, image.Height), destination);
+    }
+
+    /// <summary>
+    /// <c>ToTensor(ImageDecoder.DecodeFile(path), destination)</c>, the same floats and the same exceptions, at less
+    /// cost: a JPEG is decoded only where the resize reads, and the pixels live in pooled buffers, not a new image.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidImageException">The file is not an image that can be decoded.</exception>
+    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>.</exception>
+    public void FileToTensor(string path, Span<float> destination)
+    {
+        CheckDestination(destination);
+        using var image = EncodedImage.OpenFile(path);
+        ToTensor(image, destination);
+    }
+
+    /// <summary>
+    /// <c>ToTensor(ImageDecoder.Decode(encoded, source), destination)</c>, the same floats and the same exceptions, at
+    /// less cost (see <see cref="FileToTensor"/>).
+    /// </summary>
+    /// <exception cref="InvalidImageException">The bytes are not an image that can be decoded.</exception>
+    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>.</exception>
+    public void BytesToTensor(ReadOnlySpan<byte> encoded, string source, Span<float> destination)
+    {
+        CheckDestination(destination);
+        using var image = EncodedImage.Open(encoded, source);
+        ToTensor(image, destination);
+    }
+
+    /// <summary>The tensor of an opened image, decoding only the pixels that the resize and crop read.</summary>
+    internal void ToTensor(EncodedImage image, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        CheckDestination(destination);
+        if (!TryResizedSize(image.Width, image.Height, out var resized))
         {
-            throw new ArgumentException($"The destination holds {destination.Length} floats; a [3, {CropSize}, {CropSize}] tensor needs {TensorLength}.", nameof(destination));
+            // Decoded first, so that a broken image is refused as such before the size is.
+            ToTensor(image.Decode(), destination);
+            return;
         }
 
-        var rented = ArrayPool<byte>.Shared.Rent(cropBytes);
-        try
-        {
-            var crop = rented.AsSpan(0, cropBytes);
-            ResizeAndCrop(image, crop);
-            ToPlanes(crop, destination[..TensorLength], VectorWidths.Widest);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
+        var (left, top) = CropOrigin(resized.Width, resized.Height);
+        var (firstColumn, columns, firstRow, rows) = PillowResize.SourceBounds(image.Width, image.Height, resized.Width, resized.Height, left, top, CropSize, CropSize);
+        using var pixels = image.DecodeWindow(firstColumn, columns, firstRow, rows);
+        ToTensor(pixels.Window, resized, destination);
     }
 
     /// <summary>The <c>CropSize</c> x <c>CropSize</c> 8-bit result of <c>CenterCrop(CropSize)(Resize(ResizeSize)(image))</c>.</summary>
@@ -89,22 +120,10 @@ internal sealed class TorchvisionTransform
     /// <c>ResizeSize</c> x <c>ResizeSize</c>. An image whose shorter side is already <see cref="ResizeSize"/>
     /// is returned unchanged.
     /// </summary>
-    public (int Width, int Height) ResizedSize(int width, int height)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-        var shortSide = Math.Min(width, height);
-        var longSide = Math.Max(width, height);
-
-        // Python divides the exact integer product in double precision, correctly rounded, as here.
-        var newLong = Math.Truncate((double)((long)ResizeSize * longSide) / shortSide);
-        if (newLong > int.MaxValue)
-        {
-            throw new ArgumentException($"A {width}x{height} image is too elongated: Resize({ResizeSize}) would make its long side {newLong:F0} pixels, more than Pillow can address.");
-        }
-
-        return width <= height ? (ResizeSize, (int)newLong) : ((int)newLong, ResizeSize);
-    }
+    public (int Width, int Height) ResizedSize(int width, int height) =>
+        TryResizedSize(width, height, out var size)
+            ? size
+            : throw new ArgumentException($"A {width}x{height} image is too elongated: Resize({ResizeSize}) would make its long side {Math.Truncate((double)((long)ResizeSize * Math.Max(width, height)) / Math.Min(width, height)):F0} pixels, more than Pillow can address.");
 
     /// <summary>
     /// Where <c>CenterCrop(CropSize)</c> starts in an image of this size:
@@ -122,6 +141,49 @@ internal sealed class TorchvisionTransform
         var (width, height) = ResizedSize(image.Width, image.Height);
         var (left, top) = CropOrigin(width, height);
         PillowResize.ResizeRegion(image, width, height, left, top, CropSize, CropSize, destination);
+    }
+
+    private void ToTensor(scoped in PixelWindow source, (int Width, int Height) resized, Span<float> destination)
+    {
+        var (left, top) = CropOrigin(resized.Width, resized.Height);
+        var rented = ArrayPool<byte>.Shared.Rent(cropBytes);
+        try
+        {
+            var crop = rented.AsSpan(0, cropBytes);
+            PillowResize.ResizeRegion(source, resized.Width, resized.Height, left, top, CropSize, CropSize, crop, VectorWidths.Widest);
+            ToPlanes(crop, destination[..TensorLength], VectorWidths.Widest);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private bool TryResizedSize(int width, int height, out (int Width, int Height) size)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        var shortSide = Math.Min(width, height);
+        var longSide = Math.Max(width, height);
+
+        // Python divides the exact integer product in double precision, correctly rounded, as here.
+        var newLong = Math.Truncate((double)((long)ResizeSize * longSide) / shortSide);
+        if (newLong > int.MaxValue)
+        {
+            size = default;
+            return false;
+        }
+
+        size = width <= height ? (ResizeSize, (int)newLong) : ((int)newLong, ResizeSize);
+        return true;
+    }
+
+    private void CheckDestination(Span<float> destination)
+    {
+        if (destination.Length < TensorLength)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} floats; a [3, {CropSize}, {CropSize}] tensor needs {TensorLength}.", nameof(destination));
+        }
     }
 
     /// <summary>

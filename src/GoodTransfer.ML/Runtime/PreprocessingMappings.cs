@@ -36,21 +36,27 @@ internal static class PreprocessingMappings
         TorchvisionTransform.ImageNet.ToTensor(Decode(input.Image), output.Pixels);
 
     public static void FromBytes(ImageBytesRow input, PixelsRow output) =>
-        TorchvisionTransform.ImageNet.ToTensor(Decode(input.Bytes), output.Pixels);
+        BytesToTensor(TorchvisionTransform.ImageNet, input.Bytes, output.Pixels);
 
     public static void FromPath(ImagePathRow input, PixelsRow output) =>
-        TorchvisionTransform.ImageNet.ToTensor(DecodeFile(input.Path), output.Pixels);
+        FileToTensor(TorchvisionTransform.ImageNet, input.Path, output.Pixels);
 
     public static void Tick(NoColumnsRow _, TickRow output) => output.Tick = 0;
 
     public static void FromImage(SizedImageRow input, SizedPixelsRow output) =>
         ToTensor(Decode(input.Image), input.ResizeSize, input.CropSize, output);
 
-    public static void FromBytes(SizedImageBytesRow input, SizedPixelsRow output) =>
-        ToTensor(Decode(input.Bytes), input.ResizeSize, input.CropSize, output);
+    public static void FromBytes(SizedImageBytesRow input, SizedPixelsRow output)
+    {
+        var transform = SizedTransform(input.ResizeSize, input.CropSize, output);
+        BytesToTensor(transform, input.Bytes, output.Pixels);
+    }
 
-    public static void FromPath(SizedImagePathRow input, SizedPixelsRow output) =>
-        ToTensor(DecodeFile(input.Path), input.ResizeSize, input.CropSize, output);
+    public static void FromPath(SizedImagePathRow input, SizedPixelsRow output)
+    {
+        var transform = SizedTransform(input.ResizeSize, input.CropSize, output);
+        FileToTensor(transform, input.Path, output.Pixels);
+    }
 
     /// <summary>A row's image from an image column; the same on the batched path and in a saved model.</summary>
     public static RgbImage Decode(MLImage? image) =>
@@ -62,16 +68,40 @@ internal static class PreprocessingMappings
     public static RgbImage Decode(byte[]? bytes)
     {
         bytes ??= [];
-        return ImageDecoder.Decode(bytes, $"encoded image bytes ({bytes.Length} bytes)");
+        return ImageDecoder.Decode(bytes, BytesSource(bytes));
     }
 
     /// <summary>A row's image from a column of paths.</summary>
     public static RgbImage DecodeFile(string? path) =>
-        string.IsNullOrEmpty(path)
-            ? throw new InvalidImageException("an image path column", "the row's path is empty")
-            : ImageDecoder.DecodeFile(path);
+        ImageDecoder.DecodeFile(CheckPath(path));
 
-    private static void ToTensor(RgbImage image, int resizeSize, int cropSize, SizedPixelsRow output)
+    /// <summary>
+    /// A row's tensor from a column of encoded bytes: <c>transform.ToTensor(Decode(bytes), destination)</c>, the same floats
+    /// and errors, with <see cref="TorchvisionTransform.BytesToTensor"/>'s cheaper decode.
+    /// </summary>
+    public static void BytesToTensor(TorchvisionTransform transform, byte[]? bytes, Span<float> destination)
+    {
+        bytes ??= [];
+        transform.BytesToTensor(bytes, BytesSource(bytes), destination);
+    }
+
+    /// <summary>
+    /// A row's tensor from a column of paths: <c>transform.ToTensor(DecodeFile(path), destination)</c>, the same floats and
+    /// errors, with <see cref="TorchvisionTransform.FileToTensor"/>'s cheaper decode.
+    /// </summary>
+    public static void FileToTensor(TorchvisionTransform transform, string? path, Span<float> destination) =>
+        transform.FileToTensor(CheckPath(path), destination);
+
+    private static string BytesSource(byte[] bytes) => $"encoded image bytes ({bytes.Length} bytes)";
+
+    private static string CheckPath(string? path) =>
+        string.IsNullOrEmpty(path) ? throw new InvalidImageException("an image path column", "the row's path is empty") : path;
+
+    private static void ToTensor(RgbImage image, int resizeSize, int cropSize, SizedPixelsRow output) =>
+        SizedTransform(resizeSize, cropSize, output).ToTensor(image, output.Pixels);
+
+    /// <summary>The transform of these sizes, with <paramref name="output"/>'s pixels made the length of its tensor.</summary>
+    private static TorchvisionTransform SizedTransform(int resizeSize, int cropSize, SizedPixelsRow output)
     {
         var transform = SizedTransforms.GetOrAdd(
             (resizeSize, cropSize),
@@ -81,7 +111,7 @@ internal static class PreprocessingMappings
             output.Pixels = new float[transform.TensorLength];
         }
 
-        transform.ToTensor(image, output.Pixels);
+        return transform;
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ internal sealed class FeatureBatchRunner
 
                 try
                 {
-                    transform.ToTensor(request.Decode(), tensors.AsSpan(i * length, length));
+                    request.WriteTensor(transform, tensors.AsSpan(i * length, length));
                     decoded[i] = true;
                 }
                 catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)

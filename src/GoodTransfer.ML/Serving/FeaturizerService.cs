@@ -250,19 +250,19 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     }
 
     private static ServingRequest FromBytes(ReadOnlyMemory<byte> image, bool predict) =>
-        new(() => ImageDecoder.Decode(image.Span, $"the request's image ({image.Length} bytes)"), predict);
+        new((transform, tensor) => transform.BytesToTensor(image.Span, $"the request's image ({image.Length} bytes)", tensor), predict);
 
     private static ServingRequest FromFile(string path, bool predict)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return new ServingRequest(() => ImageDecoder.DecodeFile(path), predict);
+        return new ServingRequest((transform, tensor) => transform.FileToTensor(path, tensor), predict);
     }
 
     private static ServingRequest FromImage(MLImage image, bool predict)
     {
         ArgumentNullException.ThrowIfNull(image);
         var converted = ImageDecoder.FromMLImage(image, "the request's image");
-        return new ServingRequest(() => converted, predict);
+        return new ServingRequest((transform, tensor) => transform.ToTensor(converted, tensor), predict);
     }
 
     private Task<ServedResult> SubmitAsync(ServingRequest request, bool predict, CancellationToken cancellationToken)

@@ -3,20 +3,20 @@ using GoodTransfer.ML.Imaging;
 namespace GoodTransfer.ML.Serving;
 
 /// <summary>
-/// One image waiting in a <see cref="RequestBatcher"/>: the decoding still to do, whether the caller wants a
+/// One image waiting in a <see cref="RequestBatcher"/>: the decoding and preprocessing still to do, whether the caller wants a
 /// prediction or only features, and the task the caller awaits. Completed exactly once: with its result, its
 /// own error, or cancelled.
 /// </summary>
 internal sealed class ServingRequest
 {
-    public ServingRequest(Func<RgbImage> decode, bool predict)
+    public ServingRequest(TensorWriter writeTensor, bool predict)
     {
-        Decode = decode;
+        WriteTensor = writeTensor;
         Predict = predict;
     }
 
-    /// <summary>Decodes the image; runs on the batcher's thread, and throws what decoding throws.</summary>
-    public Func<RgbImage> Decode { get; }
+    /// <summary>Decodes the image into its tensor; runs on the batch's workers, and throws what decoding throws.</summary>
+    public TensorWriter WriteTensor { get; }
 
     /// <summary>Whether the caller asked for a prediction (features and the classifier's answer), not only features.</summary>
     public bool Predict { get; }

@@ -38,7 +38,7 @@ internal static class CalibrationImages
         foreach (var path in paths)
         {
             var tensor = new float[transform.TensorLength];
-            transform.ToTensor(ImageDecoder.DecodeFile(path), tensor);
+            transform.FileToTensor(path, tensor);
             tensors.Add(tensor);
         }
 

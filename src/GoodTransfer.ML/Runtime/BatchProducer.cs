@@ -17,7 +17,7 @@ namespace GoodTransfer.ML.Runtime;
 internal sealed class BatchProducer : IDisposable
 {
     private readonly DataViewRowCursor lookahead;
-    private readonly Func<Func<RgbImage>> read;
+    private readonly Func<TensorWriter> read;
     private readonly TorchvisionTransform transform;
     private readonly int batchSize;
     private readonly ArrayPool<float> pool;
@@ -85,7 +85,7 @@ internal sealed class BatchProducer : IDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                var pending = new List<Func<RgbImage>>(batchSize);
+                var pending = new List<TensorWriter>(batchSize);
                 while (pending.Count < batchSize && lookahead.MoveNext())
                 {
                     pending.Add(read());
@@ -126,7 +126,7 @@ internal sealed class BatchProducer : IDisposable
     }
 
     /// <summary>Decodes and preprocesses one batch of images on every core; a row that fails keeps its error.</summary>
-    private List<ImageBatch> Preprocess(List<Func<RgbImage>> pending)
+    private List<ImageBatch> Preprocess(List<TensorWriter> pending)
     {
         var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, transform.TensorLength, pool)).ToList();
         try
@@ -137,7 +137,7 @@ internal sealed class BatchProducer : IDisposable
                 var row = i % batchSize;
                 try
                 {
-                    transform.ToTensor(pending[i](), batch.Tensor(row));
+                    pending[i](transform, batch.Tensor(row));
                 }
                 catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
                 {

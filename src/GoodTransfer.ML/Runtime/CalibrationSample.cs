@@ -29,7 +29,7 @@ internal static class CalibrationSample
             var tensor = new float[transform.TensorLength];
             try
             {
-                transform.ToTensor(read()(), tensor);
+                read()(transform, tensor);
                 tensors.Add(tensor);
             }
             catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)

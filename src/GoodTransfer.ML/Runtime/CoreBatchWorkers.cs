@@ -27,7 +27,7 @@ namespace GoodTransfer.ML.Runtime;
 internal sealed class CoreBatchWorkers : IDisposable
 {
     private readonly DataViewRowCursor lookahead;
-    private readonly Func<Func<RgbImage>> read;
+    private readonly Func<TensorWriter> read;
     private readonly TorchvisionTransform transform;
     private readonly FeatureSession session;
     private readonly int batchSize;
@@ -182,7 +182,7 @@ internal sealed class CoreBatchWorkers : IDisposable
     }
 
     /// <summary>The next batch's rows and index, once fewer than <see cref="maxAhead"/> batches wait for the reader; null at the end or when stopping.</summary>
-    private (long Index, List<Func<RgbImage>> Pending)? NextRows()
+    private (long Index, List<TensorWriter> Pending)? NextRows()
     {
         lock (gate)
         {
@@ -205,7 +205,7 @@ internal sealed class CoreBatchWorkers : IDisposable
             }
 
             var size = NextBatchSize();
-            var pending = new List<Func<RgbImage>>(size);
+            var pending = new List<TensorWriter>(size);
             try
             {
                 while (pending.Count < size && lookahead.MoveNext())
@@ -219,7 +219,7 @@ internal sealed class CoreBatchWorkers : IDisposable
                 // The cursor itself failed: this batch fails with it, in its place, and the rows end there.
                 cursorEnded = true;
                 var failure = ExceptionDispatchInfo.Capture(e);
-                pending = [() => { failure.Throw(); return null!; }];
+                pending = [(_, _) => failure.Throw()];
                 return (Interlocked.Increment(ref issued) - 1, pending);
             }
 
@@ -255,7 +255,7 @@ internal sealed class CoreBatchWorkers : IDisposable
     }
 
     /// <summary>Decodes, preprocesses and runs one batch on this thread; a row that fails keeps its error, a run that fails is the batch's failure.</summary>
-    private Finished Featurize(List<Func<RgbImage>> pending)
+    private Finished Featurize(List<TensorWriter> pending)
     {
         var batch = new ImageBatch(pending.Count, transform.TensorLength, pool);
         try
@@ -264,7 +264,7 @@ internal sealed class CoreBatchWorkers : IDisposable
             {
                 try
                 {
-                    transform.ToTensor(pending[row](), batch.Tensor(row));
+                    pending[row](transform, batch.Tensor(row));
                 }
                 catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
                 {

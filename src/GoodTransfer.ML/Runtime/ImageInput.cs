@@ -26,8 +26,9 @@ internal abstract class ImageInput
 
     /// <summary>
     /// A reader of the cursor's current row: each call copies what the cursor would reuse and returns the
-    /// decoding still to do, which may run later and on another thread (it throws what decoding throws).
-    /// A row that cannot be read fails alone: its error is thrown by the decoding it returns.
+    /// decoding and preprocessing still to do, which may run later and on another thread (it throws what
+    /// decoding throws). A row that cannot be read fails alone: its error is thrown by what it returns.
+    /// Paths and bytes are decoded only where the resize reads (<see cref="TorchvisionTransform.FileToTensor"/>).
     /// </summary>
     /// <param name="row">The cursor.</param>
     /// <param name="column">The image column.</param>
@@ -35,7 +36,7 @@ internal abstract class ImageInput
     /// For an image column that <c>LoadImages</c> made, its path column (active on <paramref name="row"/>): the files
     /// are then read and decoded as <c>LoadImages</c> decodes them, but in parallel, and a file that fails is named.
     /// </param>
-    public abstract Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source);
+    public abstract Func<TensorWriter> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source);
 
     /// <summary>Where this kind's images come from in <paramref name="data"/>, when that is known: for an image column that <c>LoadImages</c> made, the path column behind it.</summary>
     public virtual LoadedImageSource? SourceOf(IDataView data, string column) => null;
@@ -85,7 +86,7 @@ internal abstract class ImageInput
 
         public override LoadedImageSource? SourceOf(IDataView data, string column) => LoadedImageSource.Find(data, column);
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source) =>
+        public override Func<TensorWriter> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source) =>
             source is null ? ReadImages(row, column) : ReadFiles(row, source);
 
         /// <summary>
@@ -94,7 +95,7 @@ internal abstract class ImageInput
         /// where <see cref="MLImage.CreateFromFile"/> says only "Invalid path"), on the producer's workers instead
         /// of on the thread that pulls the rows.
         /// </summary>
-        private static Func<Func<RgbImage>> ReadFiles(DataViewRow row, LoadedImageSource source)
+        private static Func<TensorWriter> ReadFiles(DataViewRow row, LoadedImageSource source)
         {
             var pathGetter = row.GetGetter<ReadOnlyMemory<char>>(row.Schema[source.PathColumn]);
             var path = default(ReadOnlyMemory<char>);
@@ -104,11 +105,11 @@ internal abstract class ImageInput
                 if (path.Length == 0)
                 {
                     // LoadImages gives no image for an empty path.
-                    return static () => PreprocessingMappings.Decode((MLImage?)null);
+                    return static (transform, destination) => transform.ToTensor(PreprocessingMappings.Decode((MLImage?)null), destination);
                 }
 
                 var file = source.FileOf(path.ToString());
-                return () =>
+                return (transform, destination) =>
                 {
                     MLImage image;
                     try
@@ -123,13 +124,13 @@ internal abstract class ImageInput
 
                     using (image)
                     {
-                        return PreprocessingMappings.Decode(image);
+                        transform.ToTensor(PreprocessingMappings.Decode(image), destination);
                     }
                 };
             };
         }
 
-        private static Func<Func<RgbImage>> ReadImages(DataViewRow row, DataViewSchema.Column column)
+        private static Func<TensorWriter> ReadImages(DataViewRow row, DataViewSchema.Column column)
         {
             // Converted at once: ML.NET's image loader disposes the image it handed out when it is asked
             // for the next one, so it must not be kept for later.
@@ -146,17 +147,17 @@ internal abstract class ImageInput
                     // An image loader decodes in the getter and throws what the file, Skia or the file system throw
                     // (ArgumentException, UnauthorizedAccessException, FileNotFoundException, a bare Exception).
                     var failed = LoadFailure($"the image in column '{column.Name}'", e);
-                    return () => throw failed;
+                    return (_, _) => throw failed;
                 }
 
                 try
                 {
                     var converted = PreprocessingMappings.Decode(image);
-                    return () => converted;
+                    return (transform, destination) => transform.ToTensor(converted, destination);
                 }
                 catch (InvalidImageException e)
                 {
-                    return () => throw e;
+                    return (_, _) => throw e;
                 }
             };
         }
@@ -175,7 +176,7 @@ internal abstract class ImageInput
     {
         public override string Description => "encoded image bytes";
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
+        public override Func<TensorWriter> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             var getter = row.GetGetter<VBuffer<byte>>(column);
             var buffer = default(VBuffer<byte>);
@@ -183,7 +184,7 @@ internal abstract class ImageInput
             {
                 getter(ref buffer);
                 var bytes = buffer.DenseValues().ToArray();
-                return () => PreprocessingMappings.Decode(bytes);
+                return (transform, destination) => PreprocessingMappings.BytesToTensor(transform, bytes, destination);
             };
         }
 
@@ -198,7 +199,7 @@ internal abstract class ImageInput
     {
         public override string Description => "image paths";
 
-        public override Func<Func<RgbImage>> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
+        public override Func<TensorWriter> CreateReader(DataViewRow row, DataViewSchema.Column column, LoadedImageSource? source)
         {
             var getter = row.GetGetter<ReadOnlyMemory<char>>(column);
             var text = default(ReadOnlyMemory<char>);
@@ -206,7 +207,7 @@ internal abstract class ImageInput
             {
                 getter(ref text);
                 var path = text.ToString();
-                return () => PreprocessingMappings.DecodeFile(path);
+                return (transform, destination) => PreprocessingMappings.FileToTensor(transform, path, destination);
             };
         }
 

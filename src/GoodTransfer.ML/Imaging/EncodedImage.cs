@@ -211,7 +211,7 @@ internal sealed class EncodedImage : IDisposable
         // One row more: the scratch row into which the image's last row is decoded.
         var rented = ArrayPool<byte>.Shared.Rent(checked(rowBytes * (height + 1)));
         var handle = GCHandle.Alloc(rented, GCHandleType.Pinned);
-        var decoded = false;
+        DecodedPixels? pixels = null;
         try
         {
             var options = new SKCodecOptions { ZeroInitialized = SKZeroInitialized.Yes };
@@ -222,16 +222,17 @@ internal sealed class EncodedImage : IDisposable
 
             var address = handle.AddrOfPinnedObject();
             var below = Height - top - height;
-            decoded = codec.StartScanlineDecode(RgbaInfo, options) == SKCodecResult.Success
+            var decoded = codec.StartScanlineDecode(RgbaInfo, options) == SKCodecResult.Success
                 && (top == 0 || codec.SkipScanlines(top))
                 && codec.GetScanlines(address, height, rowBytes) == height
                 && (below == 0 || ((below == 1 || codec.SkipScanlines(below - 1)) && codec.GetScanlines(address + (height * rowBytes), 1, rowBytes) == 1));
-            return decoded ? new DecodedPixels(rented, 4, rowBytes, Width, Height, left, top, width, height) : null;
+            pixels = decoded ? new DecodedPixels(rented, 4, rowBytes, Width, Height, left, top, width, height) : null;
+            return pixels;
         }
         finally
         {
             handle.Free();
-            if (!decoded)
+            if (pixels is null)
             {
                 ArrayPool<byte>.Shared.Return(rented);
             }

@@ -66,7 +66,7 @@ internal sealed class TorchvisionTransform
     /// </summary>
     /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidImageException">The file is not an image that can be decoded.</exception>
-    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>.</exception>
+    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>; a destination too small is refused before the file is read.</exception>
     public void FileToTensor(string path, Span<float> destination)
     {
         CheckDestination(destination);
@@ -79,7 +79,7 @@ internal sealed class TorchvisionTransform
     /// less cost (see <see cref="FileToTensor"/>).
     /// </summary>
     /// <exception cref="InvalidImageException">The bytes are not an image that can be decoded.</exception>
-    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>.</exception>
+    /// <exception cref="ArgumentException">As <see cref="ToTensor(RgbImage, Span{float})"/>; a destination too small is refused before the bytes are read.</exception>
     public void BytesToTensor(ReadOnlySpan<byte> encoded, string source, Span<float> destination)
     {
         CheckDestination(destination);

@@ -96,22 +96,16 @@ internal sealed class BatchProducer : IDisposable
                     break;
                 }
 
-                var batches = Preprocess(pending);
-                var handed = 0;
+                var batch = Preprocess(pending);
                 try
                 {
-                    for (; handed < batches.Count; handed++)
-                    {
-                        ready.Add(batches[handed], stop.Token);
-                    }
+                    ready.Add(batch, stop.Token);
                 }
-                finally
+                catch
                 {
-                    // What was not handed over (the reader stopped) is this method's to return.
-                    for (var i = handed; i < batches.Count; i++)
-                    {
-                        batches[i].Dispose();
-                    }
+                    // Not handed over (the reader stopped): this method's to return.
+                    batch.Dispose();
+                    throw;
                 }
             }
         }
@@ -126,33 +120,17 @@ internal sealed class BatchProducer : IDisposable
     }
 
     /// <summary>Decodes and preprocesses one batch of images on every core; a row that fails keeps its error.</summary>
-    private List<ImageBatch> Preprocess(List<TensorWriter> pending)
+    private ImageBatch Preprocess(List<TensorWriter> pending)
     {
-        var batches = pending.Chunk(batchSize).Select(chunk => new ImageBatch(chunk.Length, transform.TensorLength, pool)).ToList();
+        var batch = new ImageBatch(pending.Count, transform.TensorLength, pool);
         try
         {
-            Parallel.For(0, pending.Count, new ParallelOptions { CancellationToken = stop.Token }, i =>
-            {
-                var batch = batches[i / batchSize];
-                var row = i % batchSize;
-                try
-                {
-                    pending[i](transform, batch.Tensor(row));
-                }
-                catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
-                {
-                    batch.Errors[row] = e;
-                }
-            });
-            return batches;
+            Parallel.For(0, pending.Count, new ParallelOptions { CancellationToken = stop.Token }, row => batch.Write(row, pending[row], transform));
+            return batch;
         }
         catch
         {
-            foreach (var batch in batches)
-            {
-                batch.Dispose();
-            }
-
+            batch.Dispose();
             throw;
         }
     }

@@ -32,7 +32,7 @@ internal static class CalibrationSample
                 read()(transform, tensor);
                 tensors.Add(tensor);
             }
-            catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
+            catch (Exception e) when (ImageBatch.IsImageError(e))
             {
                 skipped++;
             }

@@ -24,7 +24,7 @@ namespace GoodTransfer.ML.Runtime;
 /// batches per worker are made ahead of the reader.
 /// </para>
 /// </remarks>
-internal sealed class CoreBatchWorkers : IDisposable
+internal sealed class CoreBatchWorkers : IBatchSource
 {
     private readonly DataViewRowCursor lookahead;
     private readonly Func<TensorWriter> read;
@@ -262,14 +262,7 @@ internal sealed class CoreBatchWorkers : IDisposable
         {
             for (var row = 0; row < pending.Count; row++)
             {
-                try
-                {
-                    pending[row](transform, batch.Tensor(row));
-                }
-                catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
-                {
-                    batch.Errors[row] = e;
-                }
+                batch.Write(row, pending[row], transform);
             }
 
             batch.Featurize(session, onCallingThread: true);

@@ -153,7 +153,7 @@ internal sealed class FeatureSession : IDisposable
     public void EnsureOpen(FeatureSessionUse use)
     {
         using var call = calls.Enter();
-        _ = use == FeatureSessionUse.CoreBatches && singleThreaded is not null ? singleThreaded.Value : threaded.Value;
+        _ = SessionFor(use, threaded, singleThreaded).Value;
     }
 
     /// <summary>Whether the session of <see cref="Run"/> and that of <see cref="RunOnCallingThread"/> are open (the tests check that only what is used is opened).</summary>
@@ -174,7 +174,7 @@ internal sealed class FeatureSession : IDisposable
 
         var threaded = Lazily(settings.CpuThreads);
         var singleThreaded = gpuDevice is null ? Lazily(1) : null;
-        var opened = use == FeatureSessionUse.CoreBatches && singleThreaded is not null ? singleThreaded.Value : threaded.Value;
+        var opened = SessionFor(use, threaded, singleThreaded).Value;
         try
         {
             var input = opened.InputMetadata[Onnx.ResNetGraphBuilder.InputName].Dimensions;
@@ -187,6 +187,10 @@ internal sealed class FeatureSession : IDisposable
             throw;
         }
     }
+
+    /// <summary>The session whose runs <paramref name="use"/> makes: on a GPU there is only the one.</summary>
+    private static Lazy<InferenceSession> SessionFor(FeatureSessionUse use, Lazy<InferenceSession> threaded, Lazy<InferenceSession>? singleThreaded) =>
+        use == FeatureSessionUse.CoreBatches && singleThreaded is not null ? singleThreaded : threaded;
 
     private static SessionOptions Options(int? threads, int? gpuDevice)
     {

@@ -86,7 +86,7 @@ internal sealed class FeaturizingDataView : IDataView
             return new GpuBatches(new BatchProducer(lookahead, column, input, imageSource, transform, batchSize), session);
         }
 
-        return new CpuBatches(new CoreBatchWorkers(lookahead, column, input, imageSource, transform, session, batchSize, session.CpuThreads, source.GetRowCount()));
+        return new CoreBatchWorkers(lookahead, column, input, imageSource, transform, session, batchSize, session.CpuThreads, source.GetRowCount());
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
@@ -191,21 +191,6 @@ internal sealed class FeaturizingDataView : IDataView
                 throw error;
             }
         }
-    }
-
-    /// <summary>Featurized batches, in the order of the rows; owns what makes them.</summary>
-    private interface IBatchSource : IDisposable
-    {
-        /// <summary>The next batch, featurized, or null at the end of the rows.</summary>
-        ImageBatch? Next();
-    }
-
-    /// <summary>On the CPU: the workers featurize each batch on the core that decoded it.</summary>
-    private sealed class CpuBatches(CoreBatchWorkers workers) : IBatchSource
-    {
-        public ImageBatch? Next() => workers.Next();
-
-        public void Dispose() => workers.Dispose();
     }
 
     /// <summary>On a GPU: the producer decodes ahead; each batch runs on the GPU when the reader takes it.</summary>

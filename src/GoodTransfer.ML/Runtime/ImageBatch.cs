@@ -1,4 +1,5 @@
 using System.Buffers;
+using GoodTransfer.ML.Imaging;
 
 namespace GoodTransfer.ML.Runtime;
 
@@ -38,6 +39,23 @@ internal sealed class ImageBatch : IDisposable
     /// <summary>Where row <paramref name="row"/>'s tensor goes.</summary>
     public Span<float> Tensor(int row) =>
         (images ?? throw new ObjectDisposedException(nameof(ImageBatch))).AsSpan(row * tensorLength, tensorLength);
+
+    /// <summary>Writes row <paramref name="row"/>'s tensor; an error of the image (<see cref="IsImageError"/>) is kept as the row's, to be thrown where the row is read.</summary>
+    public void Write(int row, TensorWriter write, TorchvisionTransform transform)
+    {
+        try
+        {
+            write(transform, Tensor(row));
+        }
+        catch (Exception e) when (IsImageError(e))
+        {
+            Errors[row] = e;
+        }
+    }
+
+    /// <summary>Whether <paramref name="error"/>, from decoding or preprocessing one image, is that image's alone: a bad or missing file, not the featurizer's.</summary>
+    public static bool IsImageError(Exception error) =>
+        error is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException;
 
     /// <summary>Runs the network on the batch and returns the tensor buffer to the pool, also when the run fails.</summary>
     /// <param name="session">The session to run.</param>

@@ -55,7 +55,7 @@ internal sealed class FeatureBatchRunner
                     request.WriteTensor(transform, tensors.AsSpan(i * length, length));
                     decoded[i] = true;
                 }
-                catch (Exception e) when (e is InvalidImageException or IOException or ArgumentException or UnauthorizedAccessException)
+                catch (Exception e) when (ImageBatch.IsImageError(e))
                 {
                     request.Completion.TrySetException(e);
                 }

@@ -31,8 +31,15 @@ public sealed class StalePackageTests(PackedRepository packed, ITestOutputHelper
         Assert.DoesNotContain(StaleLabel, FileVersionInfo.GetVersionInfo(project.OutputPath("GoodTransfer.ML.dll")).ProductVersion, StringComparison.Ordinal);
         Assert.Equal(packed.ReadEntry(PackedRepository.CpuPackage, "lib/net10.0/GoodTransfer.ML.dll"), File.ReadAllBytes(project.OutputPath("GoodTransfer.ML.dll")));
         Assert.True(File.Exists(project.OutputPath("runtimes/linux-x64/native/libonnxruntime.so")));
-        // The local feed's package is the one that restore extracted; ML.NET and ONNX Runtime still came from the machine's folder.
-        Assert.Equal(["goodtransfer.ml"], Directory.GetDirectories(project.PackagesFolder).Select(Path.GetFileName));
+        // The local feed's package is the one that restore extracted, and no other GoodTransfer.* was.
+        var extracted = Directory.GetDirectories(project.PackagesFolder)
+            .SelectMany(id => Directory.GetDirectories(id).Select(version => (Id: Path.GetFileName(id), Version: Path.GetFileName(version))))
+            .ToList();
+        output.WriteLine("extracted into the project's packages folder: " + string.Join(", ", extracted.Select(p => $"{p.Id} {p.Version}")));
+        Assert.Equal([("goodtransfer.ml", packed.Version)], extracted.Where(p => p.Id.StartsWith("goodtransfer.", StringComparison.Ordinal)));
+        // Nothing the machine's folder has was downloaded again (NuGet also fetches lower versions that it reads
+        // while it walks the graph, such as the ONNX Runtime that ML.NET asks for, when the machine lacks them).
+        Assert.DoesNotContain(extracted, p => Directory.Exists(Path.Combine(FreshProject.MachinePackages, p.Id, p.Version)) && !p.Id.StartsWith("goodtransfer.", StringComparison.Ordinal));
     }
 
     /// <summary>

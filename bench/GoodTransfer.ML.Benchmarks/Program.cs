@@ -18,6 +18,9 @@ using static BenchProcess;
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each
 //                                                  timed to its first feature (SecondFitBenchmark.cs)
+//   ... -- --memory-per-worker [--workers 1,2,4,8 --images 64]
+//                                                  peak resident set of the CPU path by worker count (CpuThreads),
+//                                                  one fresh process each (MemoryPerWorker.cs)
 //   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
 //   ... -- --preprocess [--images 64 --passes 5]   milliseconds per image of decoding, resizing and the tensor, on one core
 //          [--photos DIR]                         (the JPEGs of DIR instead of the test fixtures')
@@ -28,6 +31,11 @@ using static BenchProcess;
 if (args.Length > 0 && args[0] == SecondFitBenchmark.FitTwiceMode)
 {
     return SecondFitBenchmark.FitTwice(args[1], args[2], args[3]);
+}
+
+if (args.Length > 0 && args[0] == MemoryPerWorker.ChildMode)
+{
+    return MemoryPerWorker.Child(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args[4], int.Parse(args[5], CultureInfo.InvariantCulture));
 }
 
 if (args.Length > 0 && args[0] == "--convert-once")
@@ -91,6 +99,14 @@ if (args.Contains("--throughput") || args.Contains("--soak"))
 }
 
 var (self, selfArgs) = Self();
+if (args.Contains("--memory-per-worker"))
+{
+    var counts = (StringOption("--workers") ?? "1,2,4,8").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToList();
+    MemoryPerWorker.Run(self, selfArgs, checkpoint, TestPhotos(repo, IntOption("--images", 64)), counts, work.FullName);
+    work.Delete(recursive: true);
+    return 0;
+}
+
 if (args.Contains("--second-fit"))
 {
     var image = Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images/chelsea_333x500.jpg");

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The Orleans cluster against one process on the same cores, with a full-size ResNet-50 (random weights; speed does
 # not depend on them). Not a test: prints figures, with the CPU model, for README's "Featurizing on a cluster".
-#   bash bench/orleans/cluster-benchmark.sh [IMAGES]      (default 192 images; about 10 minutes on 2 cores)
+#   bash bench/orleans/cluster-benchmark.sh [IMAGES [IMAGES_PER_BATCH]]
+#   (defaults: 1024 images in batches of 256, the job's default; about 15 minutes on 2 cores)
+#   ROUNDS=4 ONE_SILO_ONLY=1 bash bench/orleans/cluster-benchmark.sh   (one process against 1 silo + job only, 4 rounds)
 # Needs redis-server, python3-torch (to make the checkpoint once) and a Release build of the cluster-check program:
 #   dotnet build tests/GoodTransfer.ML.Orleans.ClusterCheck -c Release
-# Measures: images/s of one process (ONNX Runtime on all cores, after its fit) and of a job on 1 silo (all cores) and
-# on 2 silos (one core each), the same images, batches of 16, after a warm-up job that makes the silos fit (the job's
-# time still includes its client's first calls and the last batch's tail); silo start (process start to joined); kill -9 of one of 3 silos
+# Measures: images/s of one process (the featurizer on all cores, after its fit), of one process that runs one Transform
+# per batch as a silo does, and of a job on 1 silo (all cores) and on 2 silos (one core each), the same images and
+# batches, after a warm-up job that makes the silos fit (the job's time still includes its client's first calls and the
+# last batch's tail); silo start (process start to joined); kill -9 of one of 3 silos
 # mid-run to the first of its batches sent again; a grain call's round trip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-images=${1:-192}
+images=${1:-1024}
+per_batch=${2:-256}
 work=$(mktemp -d /tmp/goodtransfer-cluster-bench.XXXXXX)
 exe=tests/GoodTransfer.ML.Orleans.ClusterCheck/bin/Release/net10.0/GoodTransfer.ML.Orleans.ClusterCheck.dll
 checkpoint=/tmp/bench/r50.pth
@@ -25,7 +29,7 @@ trap cleanup EXIT
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 2; }
 [ -f "$checkpoint" ] || /usr/bin/python3 bench/pytorch/make_resnet50_checkpoint.py "$checkpoint"
 
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p')), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 fixtures=tests/GoodTransfer.ML.Tests/Fixtures/images
 mkdir -p "$work/images"
 mapfile -t sources < <(ls "$fixtures"/*.jpg)
@@ -54,7 +58,7 @@ run_job() { # cluster cpu-threads -> images/s, after a warm-up job of one batch 
     --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
   local out="$work/out-$1"
   dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
-    --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
+    --cache "$cache" --images-per-batch "$per_batch" --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
   local seconds; seconds=$(awk '/^seconds /{print $2}' "$work/job-$1.err")
   echo "scale=2; $images / $seconds" | bc
 }
@@ -62,18 +66,26 @@ run_job() { # cluster cpu-threads -> images/s, after a warm-up job of one batch 
 # Convert the checkpoint into the cache once, so that no run below pays for it.
 dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.txt") --cache "$cache" > /dev/null
 
-for round in 1 2; do
+only_one_silo=${ONE_SILO_ONLY:-0}
+for round in $(seq 1 "${ROUNDS:-2}"); do
   local_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache")
   echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s)", n / $7, $3}')"
+  if [ "$only_one_silo" != 1 ]; then
+    batched_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" --images-per-batch "$per_batch")
+    echo "round $round, one process, one Transform per batch of $per_batch: $(echo "$batched_line" | awk -v n="$images" '{printf "%.2f images/s", n / $7}')"
+  fi
 
   silo=$(start_silo "one-$round" "$round")
   echo "round $round, 1 silo ($(nproc) threads) + job: $(run_job "one-$round" "$(nproc)") images/s"
   kill -9 "$silo" 2>/dev/null || true
 
+  [ "$only_one_silo" = 1 ] && continue
   a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)
   echo "round $round, 2 silos (1 thread each) + job: $(run_job "two-$round" 1) images/s"
   kill -9 "$a" "$b" 2>/dev/null || true
 done
+
+[ "$only_one_silo" = 1 ] && exit 0
 
 # kill -9 of one of three silos mid-run: from the kill to the job's first retry of that silo's batches.
 declare -A silo_pid

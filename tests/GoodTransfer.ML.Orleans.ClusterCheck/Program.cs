@@ -96,16 +96,22 @@ static int RunLocal(Arguments arguments)
     using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(arguments["--checkpoint"]), "Features", "Path", options).Fit(data);
     var fit = clock.Elapsed.TotalSeconds;
     clock.Restart();
-    var output = featurizer.Transform(data);
-    var column = output.Schema["Features"];
-    using var cursor = output.GetRowCursor([column]);
-    var getter = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column);
-    var value = default(Microsoft.ML.Data.VBuffer<float>);
+
+    // With --images-per-batch, one Transform per batch of that many images, as a silo runs a job's batches.
+    var perBatch = arguments.Int("--images-per-batch", paths.Count);
     var rows = 0;
-    while (cursor.MoveNext())
+    foreach (var batch in paths.Chunk(Math.Max(1, perBatch)))
     {
-        getter(ref value);
-        rows++;
+        var output = featurizer.Transform(mlContext.Data.LoadFromEnumerable(batch));
+        var column = output.Schema["Features"];
+        using var cursor = output.GetRowCursor([column]);
+        var getter = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column);
+        var value = default(Microsoft.ML.Data.VBuffer<float>);
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            rows++;
+        }
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local fit {fit:F3} images {rows} seconds {clock.Elapsed.TotalSeconds:F3}"));

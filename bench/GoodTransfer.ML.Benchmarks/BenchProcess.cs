@@ -18,6 +18,17 @@ internal static class BenchProcess
         return $"{Field("model name") ?? "unknown CPU"} (family {Field("cpu family") ?? "?"}, model {Field("model\t") ?? "?"})";
     }
 
+    /// <summary>This process's peak resident set (VmHWM, its high-water mark), in MB.</summary>
+    public static double PeakRssMegabytes() => StatusMegabytes("VmHWM:");
+
+    /// <summary>A memory field of /proc/self/status ("VmRSS:", "VmHWM:"), in MB.</summary>
+    public static double StatusMegabytes(string field)
+    {
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+        var kibibytes = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        return kibibytes * 1024 / 1e6;
+    }
+
     /// <summary>Runs a program and returns its standard output; throws with its standard error when it fails.</summary>
     public static string Run(string file, params string[] arguments)
     {

@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using GoodTransfer.ML;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 /// <summary>
 /// Peak memory of the CPU path by worker count: the featurizer runs one worker per core, each with one batch
@@ -49,39 +47,13 @@ internal static class MemoryPerWorker
     public static int Child(string checkpoint, string cache, int workers, string list, int count)
     {
         var mlContext = new MLContext(seed: 1);
-        var paths = File.ReadAllLines(list).Take(count).Select(p => new PathRow { Path = p }).ToArray();
+        var paths = File.ReadAllLines(list).Take(count).Select(p => new Throughput.PathRow { Path = p }).ToArray();
         var data = mlContext.Data.LoadFromEnumerable(paths);
         var options = new GoodTransferOptions { CacheDirectory = cache, CpuThreads = workers };
         using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(checkpoint), inputColumnName: "Path", options: options).Fit(data);
-        var fitted = CurrentRssMegabytes();
-        var clock = Stopwatch.StartNew();
-        var output = featurizer.Transform(data);
-        var column = output.Schema["Features"];
-        using (var cursor = output.GetRowCursor([column]))
-        {
-            var getter = cursor.GetGetter<VBuffer<float>>(column);
-            var features = default(VBuffer<float>);
-            while (cursor.MoveNext())
-            {
-                getter(ref features);
-            }
-        }
-
-        var seconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine(JsonSerializer.Serialize(new { fitted_mb = fitted, peak_mb = Status("VmHWM:"), images_per_second = paths.Length / seconds }));
+        var fitted = BenchProcess.StatusMegabytes("VmRSS:");
+        var imagesPerSecond = Throughput.Featurize(featurizer.Transform(data), paths.Length);
+        Console.WriteLine(JsonSerializer.Serialize(new { fitted_mb = fitted, peak_mb = BenchProcess.PeakRssMegabytes(), images_per_second = imagesPerSecond }));
         return 0;
-    }
-
-    private static double CurrentRssMegabytes() => Status("VmRSS:");
-
-    private static double Status(string field)
-    {
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
-        return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024 / 1e6;
-    }
-
-    private sealed class PathRow
-    {
-        public string Path { get; set; } = string.Empty;
     }
 }

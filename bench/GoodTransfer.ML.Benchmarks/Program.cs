@@ -171,14 +171,6 @@ static List<string> Photos(string folder, int count)
     return Enumerable.Range(0, count).Select(i => jpegs[i % jpegs.Length]).ToList();
 }
 
-static double PeakRssMegabytes()
-{
-    // VmHWM: the resident set's high-water mark, the figure that matters for a 2-core, shared machine.
-    var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-    var kibibytes = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-    return kibibytes * 1024 / 1e6;
-}
-
 int IntOption(string name, int fallback) =>
     StringOption(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 

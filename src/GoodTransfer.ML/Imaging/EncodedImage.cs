@@ -40,6 +40,9 @@ internal sealed class EncodedImage : IDisposable
 
     public int Height { get; }
 
+    /// <summary>Whether the image is a JPEG (always opaque: ML.NET's <c>MLImage</c> holds exactly its pixels).</summary>
+    public bool IsJpeg => codec.EncodedFormat == SKEncodedImageFormat.Jpeg;
+
     /// <summary>Opens the image file at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidImageException">The file is not an image that can be decoded.</exception>

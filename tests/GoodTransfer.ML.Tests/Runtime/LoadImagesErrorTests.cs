@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using GoodTransfer.ML.Imaging;
 using GoodTransfer.ML.Runtime;
+using GoodTransfer.ML.Tests.Imaging;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -116,6 +118,34 @@ public sealed class LoadImagesErrorTests : IDisposable
         Assert.Equal(viaImages, viaFiles);
         Assert.Equal(imageError.Message, fileError.Message);
         Assert.StartsWith("the row holds no image (null)", fileError.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_JPEG_the_fast_decode_refuses_behind_LoadImages_gives_what_LoadImages_gives()
+    {
+        // The featurizer decodes a JPEG behind LoadImages with the path column's cheaper decode, which refuses a truncated
+        // file as Pillow does; Skia (LoadImages) may decode such a file in part. Either way the two routes must agree.
+        var whole = File.ReadAllBytes(ImageFixtures.PathOf("rocket.jpg"));
+        var truncated = Path.Combine(folder.Folder, "truncated.jpg");
+        File.WriteAllBytes(truncated, whole[..(whole.Length / 2)]);
+        var good = FeatureFixtures.Manifest.Images[0].FullPath;
+        var data = FeatureFixtures.Paths(mlContext, [good, truncated, good]);
+        var options = new GoodTransferOptions { CacheDirectory = cache.Folder, BatchSize = 2 };
+        using var fromFiles = mlContext.Transforms.LoadImages("Image", null, "Path")
+            .Append(mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, options: options)).Fit(FeatureFixtures.Paths(mlContext, [good]));
+        using var fromImages = mlContext.Transforms.LoadImages("Loaded", null, "Path")
+            .Append(mlContext.Transforms.CopyColumns("Image", "Loaded"))
+            .Append(mlContext.Transforms.GoodTransferFeaturize(FeatureFixtures.Backbone, options: options)).Fit(FeatureFixtures.Paths(mlContext, [good]));
+        Assert.Throws<InvalidImageException>(() => ImageDecoder.DecodeFile(truncated));
+
+        var viaFiles = new List<float[]>();
+        var viaImages = new List<float[]>();
+        var fileError = Record.Exception(() => Read(fromFiles.Transform(data), viaFiles));
+        var imageError = Record.Exception(() => Read(fromImages.Transform(data), viaImages));
+
+        Assert.Equal(imageError?.GetType(), fileError?.GetType());
+        Assert.Equal(viaImages, viaFiles);
+        Assert.True(viaFiles.Count >= 1);
     }
 
     [Fact]

@@ -57,11 +57,12 @@ run_job() { # cluster cpu-threads -> images/s, after a warm-up job of one batch 
   dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list <(head -n 32 "$work/list.txt") --out "$work/warm-$1" \
     --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
   local out="$work/out-$1"
-  dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
+  /usr/bin/time -f "%U %S" -o "$work/time-$1" dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
     --cache "$cache" --images-per-batch "$per_batch" --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
   local seconds; seconds=$(awk '/^seconds /{print $2}' "$work/job-$1.err")
-  echo "scale=2; $images / $seconds" | bc
+  echo "$(echo "scale=2; $images / $seconds" | bc) images/s (the job's own process: $(awk '{printf "%.1f", $1 + $2}' "$work/time-$1") CPU s in $seconds s)"
 }
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; } # a process's user + system CPU so far
 
 # Convert the checkpoint into the cache once, so that no run below pays for it.
 dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.txt") --cache "$cache" > /dev/null
@@ -76,12 +77,14 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   fi
 
   silo=$(start_silo "one-$round" "$round")
-  echo "round $round, 1 silo ($(nproc) threads) + job: $(run_job "one-$round" "$(nproc)") images/s"
+  silo_cpu=$(cpu_seconds "$silo")
+  job_line=$(run_job "one-$round" "$(nproc)")
+  echo "round $round, 1 silo ($(nproc) threads) + job: $job_line; the silo: $(echo "$(cpu_seconds "$silo") - $silo_cpu" | bc) CPU s (warm-up job included)"
   kill -9 "$silo" 2>/dev/null || true
 
   [ "$only_one_silo" = 1 ] && continue
   a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)
-  echo "round $round, 2 silos (1 thread each) + job: $(run_job "two-$round" 1) images/s"
+  echo "round $round, 2 silos (1 thread each) + job: $(run_job "two-$round" 1)"
   kill -9 "$a" "$b" 2>/dev/null || true
 done
 

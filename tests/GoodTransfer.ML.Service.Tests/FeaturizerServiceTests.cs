@@ -44,6 +44,36 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Batches_that_run_side_by_side_on_one_core_each_give_Transforms_features_bit_for_bit()
+    {
+        Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
+        var expected = FeatureFixtures.Column(fixture.Featurizer.Transform(FeatureFixtures.Paths(fixture.MLContext, ServiceFixture.Photos)), "Features");
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
+
+        // The first batch's worker is held after its run until another batch has run: that one was taken while the first
+        // was still running, so it ran beside it, on its own core.
+        using var secondRan = new ManualResetEventSlim();
+        var ran = 0;
+        service.BatchRan += _ =>
+        {
+            if (Interlocked.Increment(ref ran) == 1)
+            {
+                Assert.True(secondRan.Wait(Bound), "no second batch ran while the first worker was busy");
+            }
+            else
+            {
+                secondRan.Set();
+            }
+        };
+        var photos = Enumerable.Range(0, 6).Select(i => ServiceFixture.Photos[i % ServiceFixture.Photos.Count]).ToList();
+        var features = await Task.WhenAll(photos.Select(p => service.FeaturizeFileAsync(p))).WaitAsync(Bound);
+
+        Assert.Equal(3, service.BatchesRun);
+        Assert.InRange(service.BatchesRunOnOneCore, 1, 3);
+        FeatureFixtures.AssertSameBits([.. Enumerable.Range(0, 6).Select(i => expected[i % expected.Count])], features);
+    }
+
+    [Fact]
     public async Task A_lone_request_runs_after_the_batch_delay_in_a_batch_of_one()
     {
         var sizes = new ConcurrentQueue<int>();
@@ -54,6 +84,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
 
         Assert.Equal(service.FeatureSize, features.Length);
         Assert.Equal([1], sizes);
+        Assert.Equal(0, service.BatchesRunOnOneCore);
         Assert.Equal(TimeSpan.FromMilliseconds(5), new FeaturizerServiceOptions().MaxBatchDelay);
     }
 

@@ -5,10 +5,14 @@ using GoodTransfer.ML.Runtime;
 namespace GoodTransfer.ML.Serving;
 
 /// <summary>
-/// Answers one batch of requests on the batcher's thread: decodes and preprocesses their images on every
-/// core into one tensor, runs it through the featurizer's batched ONNX Runtime session, and for the requests
-/// that asked, runs the classifier after the featurizer on their features. A request whose image fails is
-/// answered with its own error and left out of the run; one already answered (cancelled) is left out too.
+/// Answers one batch of requests on a worker's thread: decodes and preprocesses their images into one tensor, runs
+/// it through the featurizer's batched ONNX Runtime session, and for the requests that asked, runs the classifier
+/// after the featurizer on their features. A batch alone decodes on every core and runs on every core (the
+/// multi-threaded session); batches side by side on the CPU each decode and run on their own worker's thread alone
+/// (the single-threaded session, one such run per core), so that no run waits at an operator's barrier for a core
+/// that another batch's decoding, or the web server, has taken. The features are the same either way, bit for bit.
+/// A request whose image fails is answered with its own error and left out of the run; one already answered
+/// (cancelled) is left out too.
 /// </summary>
 internal sealed class FeatureBatchRunner
 {
@@ -35,14 +39,21 @@ internal sealed class FeatureBatchRunner
     /// <summary>Images featurized so far.</summary>
     public long Images => Interlocked.Read(ref images);
 
-    public void Run(IReadOnlyList<ServingRequest> requests)
+    private long batchesOnOneCore;
+
+    /// <summary>Network runs so far that ran side by side with another batch, on their worker's core alone (the tests check it).</summary>
+    public long BatchesOnOneCore => Interlocked.Read(ref batchesOnOneCore);
+
+    /// <summary>Answers <paramref name="requests"/>; <paramref name="alone"/>: on every core, else on this thread (on a GPU the run is the GPU's either way).</summary>
+    public void Run(IReadOnlyList<ServingRequest> requests, bool alone)
     {
+        var everyCore = alone || session.GpuDeviceId is not null;
         var length = transform.TensorLength;
         var tensors = ArrayPool<float>.Shared.Rent(requests.Count * length);
         try
         {
             var decoded = new bool[requests.Count];
-            Parallel.For(0, requests.Count, i =>
+            void Decode(int i)
             {
                 var request = requests[i];
                 if (request.IsDone)
@@ -59,7 +70,19 @@ internal sealed class FeatureBatchRunner
                 {
                     request.Completion.TrySetException(e);
                 }
-            });
+            }
+
+            if (everyCore)
+            {
+                Parallel.For(0, requests.Count, Decode);
+            }
+            else
+            {
+                for (var i = 0; i < requests.Count; i++)
+                {
+                    Decode(i);
+                }
+            }
 
             // The images that reach ONNX Runtime, packed to the front; a request cancelled meanwhile is dropped.
             var running = new List<ServingRequest>(requests.Count);
@@ -82,7 +105,15 @@ internal sealed class FeatureBatchRunner
             }
 
             var features = new float[running.Count * session.FeatureSize];
-            session.Run(tensors, running.Count, features);
+            if (everyCore)
+            {
+                session.Run(tensors, running.Count, features);
+            }
+            else
+            {
+                session.RunOnCallingThread(tensors, running.Count, features);
+                Interlocked.Increment(ref batchesOnOneCore);
+            }
             Interlocked.Increment(ref batches);
             Interlocked.Add(ref images, running.Count);
             BatchRan?.Invoke(running.Count);

@@ -8,14 +8,16 @@ namespace GoodTransfer.ML;
 
 /// <summary>
 /// Featurizes (and classifies) images for many concurrent callers, as a web service needs: each call is queued,
-/// and one thread runs the queue through the featurizer's batched ONNX Runtime session in batches of up to
+/// and workers run the queue through the featurizer's batched ONNX Runtime session in batches of up to
 /// <see cref="BatchSize"/>, waiting at most <see cref="MaxBatchDelay"/> for a batch to fill. Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>ML.NET's <c>PredictionEngine</c> runs one image per call and is not thread-safe; a pool of them runs
 /// one ONNX Runtime session per concurrent request, and on a CPU their threads fight over the cores. This
-/// service keeps one batch in ONNX Runtime at a time (its intra-op threads already use every core), and
-/// decodes the images of the next batch on every core just before it runs.</para>
+/// service has one worker per core on the CPU (one on a GPU). A batch alone decodes its images on every core and
+/// runs on every core; when requests keep coming, batches run side by side, each decoded and run on its own
+/// worker's core alone (a single-threaded run of the same session), so that no run waits at an operator's
+/// barrier for a core that another batch's decoding or the web server has taken.</para>
 /// <para>The features of an image are the floats that the featurizer's <c>Transform</c> gives for it, bit for
 /// bit: the same session, and the same decoding as a column of encoded bytes or paths.</para>
 /// <para>The queue is bounded (<see cref="FeaturizerServiceOptions.MaxQueueLength"/>): a call beyond it fails at
@@ -48,7 +50,14 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
         this.whyNoPrediction = whyNoPrediction;
         this.release = release;
         runner = new FeatureBatchRunner(session, transform, downstream);
-        batcher = new RequestBatcher(name, batchSize, options.MaxBatchDelay, options.MaxQueueLength, runner.Run);
+        // One worker per core on the CPU (each batch then decodes and runs on its core when batches run side by side), one on a GPU.
+        var workers = session.GpuDeviceId is null ? session.CpuThreads : 1;
+        if (workers > 1)
+        {
+            session.EnsureOpen(FeatureSessionUse.CoreBatches);
+        }
+
+        batcher = new RequestBatcher(name, batchSize, options.MaxBatchDelay, options.MaxQueueLength, workers, runner.Run);
     }
 
     /// <summary>What errors call the service: the backbone's name, or the model file's.</summary>
@@ -82,6 +91,9 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     public long ImagesRun => runner.Images;
 
     /// <summary>Told the number of images of each network run, after it (on the service's thread).</summary>
+    /// <summary>Network runs so far that ran side by side with another batch, each on one core.</summary>
+    internal long BatchesRunOnOneCore => runner.BatchesOnOneCore;
+
     internal event Action<int>? BatchRan
     {
         add => runner.BatchRan += value;

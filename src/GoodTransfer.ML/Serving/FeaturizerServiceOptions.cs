@@ -24,8 +24,9 @@ public sealed class FeaturizerServiceOptions
     public int MaxQueueLength { get; set; } = FeaturizerServiceDefaults.MaxQueueLength;
 
     /// <summary>
-    /// For <see cref="FeaturizerService.Load"/>: ONNX Runtime's intra-op threads on the CPU. The default,
-    /// <see langword="null"/>, uses every core.
+    /// For <see cref="FeaturizerService.Load"/>: the cores used on the CPU, ONNX Runtime's intra-op threads for a batch
+    /// alone and the number of batches that run side by side. The default, <see langword="null"/>, uses every core.
+    /// (<see cref="FeaturizerService.Create"/> takes the featurizer's <see cref="GoodTransferOptions.CpuThreads"/>.)
     /// </summary>
     public int? CpuThreads { get; set; }
 

@@ -3,12 +3,13 @@ using System.Diagnostics;
 namespace GoodTransfer.ML.Serving;
 
 /// <summary>
-/// The queue of a <see cref="FeaturizerService"/> and the one thread that empties it: takes up to
+/// The queue of a <see cref="FeaturizerService"/> and the worker threads that empty it: each takes up to
 /// <c>batchSize</c> requests at a time, waiting at most <c>maxDelay</c> after the first of them for the batch
-/// to fill, and hands each batch to <c>run</c>, one batch at a time (ONNX Runtime's own threads already use
-/// every core). The queue is bounded; a request cancelled while it waits leaves the queue and is never run.
+/// to fill, and hands the batch to <c>run</c>, with whether it may use every core: true when no other worker is
+/// running a batch and none is left waiting (a lone batch), false when batches run side by side, one per worker.
+/// The queue is bounded; a request cancelled while it waits leaves the queue and is never run.
 /// </summary>
-/// <remarks>Owns its thread: <see cref="StopAsync"/> ends it once every request accepted has been answered.</remarks>
+/// <remarks>Owns its threads: <see cref="StopAsync"/> ends them once every request accepted has been answered.</remarks>
 internal sealed class RequestBatcher
 {
     private readonly object gate = new();
@@ -17,24 +18,35 @@ internal sealed class RequestBatcher
     private readonly int batchSize;
     private readonly int maxQueueLength;
     private readonly long maxDelayTicks;
-    private readonly Action<IReadOnlyList<ServingRequest>> run;
+    private readonly Action<IReadOnlyList<ServingRequest>, bool> run;
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool stopping;
+    private int running;
+    private int workersLeft;
 
     /// <param name="name">The service, for errors.</param>
     /// <param name="batchSize">The most requests in one batch.</param>
     /// <param name="maxDelay">How long the first request of a batch waits for others, at most.</param>
     /// <param name="maxQueueLength">The most requests waiting.</param>
-    /// <param name="run">Answers every request of a batch; called on the batcher's thread only. What it throws fails the batch's unanswered requests.</param>
-    public RequestBatcher(string name, int batchSize, TimeSpan maxDelay, int maxQueueLength, Action<IReadOnlyList<ServingRequest>> run)
+    /// <param name="workers">How many batches may run at once, each on a thread of its own: one per core on the CPU, 1 on a GPU.</param>
+    /// <param name="run">
+    /// Answers every request of a batch, on a worker's thread; its second argument says whether the batch is alone (it may
+    /// use every core). What it throws fails the batch's unanswered requests.
+    /// </param>
+    public RequestBatcher(string name, int batchSize, TimeSpan maxDelay, int maxQueueLength, int workers, Action<IReadOnlyList<ServingRequest>, bool> run)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         this.name = name;
         this.batchSize = batchSize;
         this.maxQueueLength = maxQueueLength;
         this.run = run;
         maxDelayTicks = (long)(maxDelay.TotalSeconds * Stopwatch.Frequency);
-        var thread = new Thread(Work) { IsBackground = true, Name = $"GoodTransfer.ML batcher ({name})" };
-        thread.Start();
+        workersLeft = workers;
+        for (var i = 0; i < workers; i++)
+        {
+            var thread = new Thread(Work) { IsBackground = true, Name = $"GoodTransfer.ML batcher {i + 1} of {workers} ({name})" };
+            thread.Start();
+        }
     }
 
     /// <summary>Requests waiting for a batch now.</summary>
@@ -139,11 +151,11 @@ internal sealed class RequestBatcher
     {
         try
         {
-            while (NextBatch() is { } batch)
+            while (NextBatch(out var alone) is { } batch)
             {
                 try
                 {
-                    run(batch);
+                    run(batch, alone);
                 }
                 catch (Exception e)
                 {
@@ -152,58 +164,64 @@ internal sealed class RequestBatcher
                         request.Completion.TrySetException(e);
                     }
                 }
+                finally
+                {
+                    lock (gate)
+                    {
+                        running--;
+                    }
+                }
             }
         }
         finally
         {
-            finished.TrySetResult();
+            if (Interlocked.Decrement(ref workersLeft) == 0)
+            {
+                finished.TrySetResult();
+            }
         }
     }
 
-    /// <summary>The next batch, once it is full or its first request has waited long enough; null once stopping and empty.</summary>
-    private List<ServingRequest>? NextBatch()
+    /// <summary>
+    /// The next batch, once it is full or its first request has waited long enough (stopping, at once); null once
+    /// stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
+    /// </summary>
+    private List<ServingRequest>? NextBatch(out bool alone)
     {
         lock (gate)
         {
             while (true)
             {
-                while (queue.Count == 0)
+                if (queue.First is not { } first)
                 {
                     if (stopping)
                     {
+                        alone = false;
                         return null;
                     }
 
                     Monitor.Wait(gate);
+                    continue;
                 }
 
-                // Stopping, the batch does not wait to fill: what is queued runs now.
-                var deadline = queue.First!.Value.QueuedAt + maxDelayTicks;
-                while (queue.Count is > 0 && queue.Count < batchSize && !stopping)
+                // The deadline of the request now first: another worker may have taken the one before it.
+                var left = first.Value.QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                if (queue.Count < batchSize && !stopping && left > 0)
                 {
-                    var left = deadline - Stopwatch.GetTimestamp();
-                    if (left <= 0)
-                    {
-                        break;
-                    }
-
                     Monitor.Wait(gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
-                }
-
-                if (queue.Count == 0)
-                {
-                    // Every request waiting was cancelled.
                     continue;
                 }
 
                 var batch = new List<ServingRequest>(Math.Min(batchSize, queue.Count));
-                while (batch.Count < batchSize && queue.First is { } first)
+                while (batch.Count < batchSize && queue.First is { } next)
                 {
                     queue.RemoveFirst();
-                    first.Value.Node = null;
-                    batch.Add(first.Value);
+                    next.Value.Node = null;
+                    batch.Add(next.Value);
                 }
 
+                alone = running == 0 && queue.Count == 0;
+                running++;
                 return batch;
             }
         }

@@ -27,7 +27,7 @@ internal sealed class FeatureBatchRunner
         this.downstream = downstream;
     }
 
-    /// <summary>Told the number of images of each network run, after it; the tests count batches with it.</summary>
+    /// <summary>Told the number of images of each network run, after it, on the worker's thread; the tests count batches with it.</summary>
     public event Action<int>? BatchRan;
 
     private long batches;
@@ -114,6 +114,7 @@ internal sealed class FeatureBatchRunner
                 session.RunOnCallingThread(tensors, running.Count, features);
                 Interlocked.Increment(ref batchesOnOneCore);
             }
+
             Interlocked.Increment(ref batches);
             Interlocked.Add(ref images, running.Count);
             BatchRan?.Invoke(running.Count);

@@ -90,10 +90,10 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     /// <summary>Images featurized so far; <see cref="ImagesRun"/> / <see cref="BatchesRun"/> is the mean batch size.</summary>
     public long ImagesRun => runner.Images;
 
-    /// <summary>Told the number of images of each network run, after it (on the service's thread).</summary>
     /// <summary>Network runs so far that ran side by side with another batch, each on one core.</summary>
     internal long BatchesRunOnOneCore => runner.BatchesOnOneCore;
 
+    /// <summary>Told the number of images of each network run, after it (on the worker's thread that ran it).</summary>
     internal event Action<int>? BatchRan
     {
         add => runner.BatchRan += value;

@@ -66,6 +66,10 @@ public sealed class ClusterTests(ClusterFixture fixture, ITestOutputHelper outpu
         var complete = WaitForQuietParts(outputFolder, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(60));
         Assert.InRange(complete.Count, 6, Batches - 1);
 
+        // What a silo killed mid-write leaves beside a part: the job deletes it once every part is complete.
+        var leftover = Path.Combine(outputFolder, $"{complete.Keys.First()}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(leftover, "half a part");
+
         var second = Start(ClusterProcess.StartJob("job-2", fixture.Redis.Endpoint, cluster, ClusterFixture.Checkpoint, fixture.ImageList, outputFolder, fixture.CacheFolder, ImagesPerBatch, clock));
         Assert.True(second.WaitForExit(JobRun) == 0, $"the restarted job failed.\n{second}");
         var finished = second.Lines[^1].Line;
@@ -77,6 +81,7 @@ public sealed class ClusterTests(ClusterFixture fixture, ITestOutputHelper outpu
             Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(outputFolder, part)));
         }
 
+        Assert.False(File.Exists(leftover), "the job left a killed write's temporary file in the output folder");
         AssertEveryImageOnceWithTheReferenceFeatures(outputFolder);
         output.WriteLine($"{complete.Count} parts complete when the job was restarted; {finished}");
     }

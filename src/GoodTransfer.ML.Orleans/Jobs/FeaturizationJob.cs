@@ -169,8 +169,11 @@ public sealed class FeaturizationJob
                 }
             }
 
-            return new FeaturizationJobResult(
-                [.. Enumerable.Range(0, done.Length).Select(job.PartPath)], batchesRun, batchesSkipped, retries, clock.Elapsed, SiloProgresses());
+            // A silo killed while it wrote a part left that write's temporary file beside the part that a retry wrote.
+            var parts = Enumerable.Range(0, done.Length).Select(job.PartPath).ToList();
+            FeatureFile.DeleteLeftovers(parts);
+
+            return new FeaturizationJobResult(parts, batchesRun, batchesSkipped, retries, clock.Elapsed, SiloProgresses());
         }
 
         private void TrackMembership()

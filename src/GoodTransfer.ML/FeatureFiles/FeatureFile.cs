@@ -47,6 +47,19 @@ public static class FeatureFile
         }
     }
 
+    /// <summary>
+    /// Deletes the temporary files (<c>&lt;file&gt;.&lt;guid&gt;.tmp</c>) that writes of <paramref name="paths"/> killed
+    /// mid-way left beside them, reading each folder once; the files themselves, and every other file, are left
+    /// alone. Call it once nothing writes them any more: a write still under way would lose its temporary file and fail.
+    /// </summary>
+    /// <param name="paths">Feature files written with <see cref="Write"/>, such as a job's parts.</param>
+    /// <returns>How many temporary files were deleted.</returns>
+    public static int DeleteLeftovers(IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        return AtomicFile.DeleteLeftovers(paths);
+    }
+
     /// <summary>Reads the provenance of a feature file, or of a folder of parts (whose parts must agree).</summary>
     /// <param name="path">A <c>.parquet</c> or <c>.csv</c> feature file, or a folder of <c>part-I-of-N</c> files.</param>
     /// <returns>The metadata.</returns>

@@ -185,7 +185,7 @@ public sealed class FeaturizationPlan
 
     /// <summary>
     /// Featurizes the plan's images in order and writes them to <see cref="OutputPath"/>, atomically: a run that
-    /// is killed or fails leaves no file under that name (only a <c>.tmp</c> file beside it, until the next write there).
+    /// is killed or fails leaves no file under that name (only a <c>.tmp</c> file beside it, which the next complete run deletes).
     /// </summary>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="featurizer">A featurizer fitted on a text column of image paths (for instance on <see cref="ToDataView"/>).</param>
@@ -199,6 +199,9 @@ public sealed class FeaturizationPlan
         var rows = Featurize(mlContext, featurizer, progress, cancellationToken);
         var metadata = FeatureFileMetadata.For(featurizer);
         FeatureFile.Write(OutputPath, metadata, rows, Format);
+
+        // A run of this plan killed mid-write left its temporary file beside the output: gone once the output is complete.
+        FeatureFile.DeleteLeftovers([OutputPath]);
         return metadata;
     }
 

@@ -76,6 +76,39 @@ internal static class AtomicFile
     /// <summary>A unique temporary name beside <paramref name="fullPath"/>: <c>&lt;file&gt;.&lt;guid&gt;.tmp</c>.</summary>
     public static string TemporaryPathFor(string fullPath) => $"{fullPath}.{Guid.NewGuid():N}{TemporarySuffix}";
 
+    /// <summary>
+    /// Deletes the temporary files that interrupted writes of <paramref name="paths"/> left beside them (a process killed
+    /// mid-write leaves one), reading each folder once, and returns how many. A write still under way loses its
+    /// temporary file and fails: call it once nothing writes there.
+    /// </summary>
+    public static int DeleteLeftovers(IEnumerable<string> paths)
+    {
+        var deleted = 0;
+        foreach (var folder in paths.Select(Path.GetFullPath).GroupBy(p => Path.GetDirectoryName(p) ?? string.Empty, StringComparer.Ordinal))
+        {
+            if (!Directory.Exists(folder.Key))
+            {
+                continue;
+            }
+
+            var names = folder.Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(folder.Key, "*" + TemporarySuffix))
+            {
+                // <file>.<32 hex digits>.tmp, as TemporaryPathFor names it.
+                var name = Path.GetFileName(file);
+                var guidStart = name.Length - TemporarySuffix.Length - 32;
+                if (guidStart > 1 && name[guidStart - 1] == '.' && Guid.TryParseExact(name.AsSpan(guidStart, 32), "N", out _)
+                    && names.Contains(name[..(guidStart - 1)]))
+                {
+                    DeleteQuietly(file);
+                    deleted += File.Exists(file) ? 0 : 1;
+                }
+            }
+        }
+
+        return deleted;
+    }
+
     private static void DeleteQuietly(string path)
     {
         try

@@ -48,6 +48,42 @@ public sealed class FeatureFileTests(FeatureFileFixture fixture)
     }
 
     [Fact]
+    public void DeleteLeftovers_deletes_only_the_temporary_files_of_writes_of_the_files_named()
+    {
+        using var output = new TemporaryFile("part-0-of-2.parquet");
+        var folder = output.Folder;
+        var other = Path.Combine(folder, "part-1-of-2.parquet");
+        FeatureFile.Write(output.Path, fixture.Metadata, fixture.Rows);
+        string[] left = [$"{output.Path}.{Guid.NewGuid():N}.tmp", $"{output.Path}.{Guid.NewGuid():N}.tmp"];
+        string[] kept = [$"{other}.{Guid.NewGuid():N}.tmp", $"{output.Path}.notaguid.tmp", $"{output.Path}.{Guid.NewGuid():N}.part", Path.Combine(folder, $"{Guid.NewGuid():N}.tmp")];
+        foreach (var file in left.Concat(kept))
+        {
+            File.WriteAllText(file, "half a part");
+        }
+
+        var deleted = FeatureFile.DeleteLeftovers([output.Path]);
+
+        Assert.Equal(2, deleted);
+        Assert.All(left, file => Assert.False(File.Exists(file), file));
+        Assert.All(kept, file => Assert.True(File.Exists(file), file));
+        Assert.Equal(fixture.Rows.Count, FeatureFile.Read(output.Path).Count);
+        Assert.Equal(0, FeatureFile.DeleteLeftovers([Path.Combine(folder, "missing", "part-0-of-1.parquet")]));
+    }
+
+    [Fact]
+    public void A_complete_plan_run_deletes_what_a_killed_run_of_it_left_beside_the_output()
+    {
+        using var output = new TemporaryFile("part-0-of-1.parquet");
+        var leftover = $"{output.Path}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(leftover, "half a part");
+
+        FeaturizationPlan.Create(fixture.Images, output.Path).Run(fixture.MLContext, fixture.Featurizer);
+
+        Assert.False(File.Exists(leftover));
+        Assert.Equal(fixture.Images.Count, FeatureFile.Read(output.Path).Count);
+    }
+
+    [Fact]
     public void Rows_without_labels_have_no_label_column()
     {
         using var output = new TemporaryFile("features.parquet");

@@ -100,8 +100,7 @@ internal static class AtomicFile
                 if (guidStart > 1 && name[guidStart - 1] == '.' && Guid.TryParseExact(name.AsSpan(guidStart, 32), "N", out _)
                     && names.Contains(name[..(guidStart - 1)]))
                 {
-                    DeleteQuietly(file);
-                    deleted += File.Exists(file) ? 0 : 1;
+                    deleted += DeleteQuietly(file) ? 1 : 0;
                 }
             }
         }
@@ -109,15 +108,17 @@ internal static class AtomicFile
         return deleted;
     }
 
-    private static void DeleteQuietly(string path)
+    /// <summary>Deletes <paramref name="path"/> if it can; false where it could not (a failed write's own exception, or a leftover still held, says more).</summary>
+    private static bool DeleteQuietly(string path)
     {
         try
         {
             File.Delete(path);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The write has already failed; its exception says more than this one would.
+            return false;
         }
     }
 }

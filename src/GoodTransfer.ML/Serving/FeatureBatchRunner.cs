@@ -44,10 +44,12 @@ internal sealed class FeatureBatchRunner
     /// <summary>Network runs so far that ran side by side with another batch, on their worker's core alone (the tests check it).</summary>
     public long BatchesOnOneCore => Interlocked.Read(ref batchesOnOneCore);
 
-    /// <summary>Answers <paramref name="requests"/>; <paramref name="alone"/>: on every core, else on this thread (on a GPU the run is the GPU's either way).</summary>
+    /// <summary>
+    /// Answers <paramref name="requests"/>; <paramref name="alone"/>: on every core, else on this thread. A service on a GPU
+    /// has one worker, so each of its batches is alone and runs in the GPU session.
+    /// </summary>
     public void Run(IReadOnlyList<ServingRequest> requests, bool alone)
     {
-        var everyCore = alone || session.GpuDeviceId is not null;
         var length = transform.TensorLength;
         var tensors = ArrayPool<float>.Shared.Rent(requests.Count * length);
         try
@@ -72,7 +74,7 @@ internal sealed class FeatureBatchRunner
                 }
             }
 
-            if (everyCore)
+            if (alone)
             {
                 Parallel.For(0, requests.Count, Decode);
             }
@@ -105,7 +107,7 @@ internal sealed class FeatureBatchRunner
             }
 
             var features = new float[running.Count * session.FeatureSize];
-            if (everyCore)
+            if (alone)
             {
                 session.Run(tensors, running.Count, features);
             }

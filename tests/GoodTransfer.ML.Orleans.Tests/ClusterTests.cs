@@ -11,9 +11,9 @@ namespace GoodTransfer.ML.Orleans.Tests;
 /// </summary>
 public sealed class ClusterTests(ClusterFixture fixture, ITestOutputHelper output) : IClassFixture<ClusterFixture>, IDisposable
 {
-    // 1440 images in 180 batches: 30-60 s on a 2-core machine, so that a silo started mid-run has joined well before the end.
+    // Batches of 8 over the fixture's images (1440 to 5760, for a job of about 20 s on this machine), so that a silo
+    // started mid-run has joined well before the end.
     private const int ImagesPerBatch = 8;
-    private const int Batches = ClusterFixture.ImageCount / ImagesPerBatch;
 
     private static readonly TimeSpan SiloStart = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan JobRun = TimeSpan.FromMinutes(4);
@@ -103,7 +103,9 @@ public sealed class ClusterTests(ClusterFixture fixture, ITestOutputHelper outpu
         return words[Array.IndexOf(words, name) + 1];
     }
 
-    private static string PartName(int index) => $"part-{index}-of-{Batches}.parquet";
+    private int Batches => fixture.Images.Count / ImagesPerBatch;
+
+    private string PartName(int index) => $"part-{index}-of-{Batches}.parquet";
 
     private static Dictionary<string, DateTime> WaitForQuietParts(string folder, TimeSpan quiet, TimeSpan timeout)
     {

@@ -15,10 +15,11 @@ public sealed class ClusterFixture : IDisposable
     public const int DistinctImages = 480;
 
     /// <summary>
-    /// The job's images: the distinct ones three times, under other names (symbolic links), so that a job lasts long
-    /// enough for a silo started mid-run to join while the single-process reference featurizes each image once.
+    /// How long a cluster job should last at least, so that a silo started mid-run (seconds to start and join) joins while
+    /// batches are left: the job's images are the distinct ones as many times as this machine needs (3 to 12), under
+    /// other names (symbolic links), while the single-process reference featurizes each image once.
     /// </summary>
-    public const int ImageCount = DistinctImages * 3;
+    private static readonly TimeSpan JobLength = TimeSpan.FromSeconds(20);
 
     private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("goodtransfer-orleans-");
 
@@ -31,9 +32,13 @@ public sealed class ClusterFixture : IDisposable
             var images = Directory.CreateDirectory(Path.Combine(folder.FullName, "images")).FullName;
             var (pixels, labels) = FashionMnist.Load("t10k", DistinctImages);
             List<ImageEntry> distinct = [.. pixels.Select((gray, i) => new ImageEntry(WritePng(Path.Combine(images, $"test-{i:D5}.png"), gray), labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture)))];
-            var distinctReference = SingleProcessFeatures(distinct);
-            Images = [.. Enumerable.Range(0, ImageCount / DistinctImages).SelectMany(copy => distinct.Select(image => copy == 0 ? image : image with { Path = Link(image.Path, copy) }))];
-            Reference = [.. Enumerable.Range(0, ImageCount).Select(i => distinctReference[i % DistinctImages])];
+            var (distinctReference, seconds) = SingleProcessFeatures(distinct);
+
+            // The job's silos share the machine's cores, one ONNX Runtime thread each, as the reference runs on one:
+            // a job of n copies takes about n x seconds / cores.
+            var copies = Math.Clamp((int)Math.Ceiling(JobLength.TotalSeconds * Environment.ProcessorCount / seconds), 3, 12);
+            Images = [.. Enumerable.Range(0, copies).SelectMany(copy => distinct.Select(image => copy == 0 ? image : image with { Path = Link(image.Path, copy) }))];
+            Reference = [.. Enumerable.Range(0, Images.Count).Select(i => distinctReference[i % DistinctImages])];
             ImageList = Path.Combine(folder.FullName, "images.tsv");
             File.WriteAllLines(ImageList, Images.Select(image => $"{image.Path}\t{image.Label}"));
 
@@ -82,13 +87,15 @@ public sealed class ClusterFixture : IDisposable
         return link;
     }
 
-    private List<float[]> SingleProcessFeatures(IEnumerable<ImageEntry> images)
+    private (List<float[]> Features, double Seconds) SingleProcessFeatures(IEnumerable<ImageEntry> images)
     {
         var mlContext = new MLContext();
         var options = new GoodTransferOptions { CpuThreads = 1, Offline = true, CacheDirectory = CacheFolder };
         var data = mlContext.Data.LoadFromEnumerable(images.Select(image => new PathRow { Path = image.Path }));
         using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(Checkpoint), "Features", "Path", options).Fit(data);
-        return FeatureFixtures.Column(featurizer.Transform(data), "Features");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var features = FeatureFixtures.Column(featurizer.Transform(data), "Features");
+        return (features, clock.Elapsed.TotalSeconds);
     }
 
     private sealed class PathRow

@@ -16,6 +16,7 @@ packages=(
   chromium                                        # the sample web service's page, tested in a real browser (headless)
   chromium-driver                                 # chromedriver, through which the browser test drives chromium
   redis-server                                    # the Orleans cluster tests keep the membership table in a real Redis
+  libturbojpeg0                                   # the system's TurboJPEG, which decodes JPEGs when installed (tested against Skia and Pillow)
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -27,14 +27,24 @@ internal static class PreprocessingCost
         }).Skip(1).Order().ElementAt(passes / 2);
 
         var decode = Time(i => ImageDecoder.Decode(encoded[i], photos[i]));
+        var decodeSkia = Time(i =>
+        {
+            using var image = EncodedImage.Open(encoded[i], photos[i], JpegDecoder.Skia);
+            image.Decode();
+        });
         var resize = Time(i => TorchvisionTransform.ImageNet.ResizeAndCrop(decoded[i]));
         var all = Time(i => TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.Decode(encoded[i], photos[i]), tensor));
         var files = Time(i => TorchvisionTransform.ImageNet.ToTensor(ImageDecoder.DecodeFile(photos[i]), tensor));
         var fusedBytes = Time(i => TorchvisionTransform.ImageNet.BytesToTensor(encoded[i], photos[i], tensor));
         var fusedFiles = Time(i => TorchvisionTransform.ImageNet.FileToTensor(photos[i], tensor));
+        var fusedSkia = Time(i =>
+        {
+            using var image = EncodedImage.Open(encoded[i], photos[i], JpegDecoder.Skia);
+            TorchvisionTransform.ImageNet.ToTensor(image, tensor);
+        });
         var parallel = Enumerable.Range(0, passes + 1).Select(_ => 1000 / ParallelImagesPerSecond(photos)).Skip(1).Order().ElementAt(passes / 2);
         var fusedParallel = Enumerable.Range(0, passes + 1).Select(_ => 1000 / ParallelImagesPerSecond(photos, TorchvisionTransform.ImageNet.FileToTensor)).Skip(1).Order().ElementAt(passes / 2);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Preprocessing, {photos.Count} photos, median of {passes} passes (ms per image): on one core: decode {decode:F2}, resize and crop {resize:F2}, bytes to tensor {all:F2}, file to tensor {files:F2}, fused bytes to tensor {fusedBytes:F2}, fused file to tensor {fusedFiles:F2}; on {Environment.ProcessorCount} cores (Parallel.For): file to tensor {parallel:F2} wall, fused {fusedParallel:F2} wall"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Preprocessing, {photos.Count} photos, JPEGs decoded by {TurboJpeg.Status}, median of {passes} passes (ms per image): on one core: decode {decode:F2} (Skia alone {decodeSkia:F2}), resize and crop {resize:F2}, bytes to tensor {all:F2}, file to tensor {files:F2}, fused bytes to tensor {fusedBytes:F2} (Skia alone {fusedSkia:F2}), fused file to tensor {fusedFiles:F2}; on {Environment.ProcessorCount} cores (Parallel.For): file to tensor {parallel:F2} wall, fused {fusedParallel:F2} wall"));
     }
 
     /// <summary>Images per second of file to tensor on every core (Parallel.For), as the featurizer preprocesses.</summary>

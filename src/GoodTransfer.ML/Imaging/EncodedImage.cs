@@ -22,12 +22,14 @@ internal sealed class EncodedImage : IDisposable
     private readonly SKData data;
     private readonly SKMemoryStream stream;
     private readonly SKCodec codec;
+    private readonly JpegDecoder jpegDecoder;
 
-    private EncodedImage(SKData data, SKMemoryStream stream, SKCodec codec, string source)
+    private EncodedImage(SKData data, SKMemoryStream stream, SKCodec codec, string source, JpegDecoder jpegDecoder)
     {
         this.data = data;
         this.stream = stream;
         this.codec = codec;
+        this.jpegDecoder = jpegDecoder;
         Source = source;
         Width = codec.Info.Width;
         Height = codec.Info.Height;
@@ -44,9 +46,11 @@ internal sealed class EncodedImage : IDisposable
     public bool IsJpeg => codec.EncodedFormat == SKEncodedImageFormat.Jpeg;
 
     /// <summary>Opens the image file at <paramref name="path"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="jpegDecoder">Which decoder decodes a JPEG's pixels (the same pixels either way: tests choose).</param>
     /// <exception cref="FileNotFoundException">No file exists at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidImageException">The file is not an image that can be decoded.</exception>
-    public static EncodedImage OpenFile(string path)
+    public static EncodedImage OpenFile(string path, JpegDecoder jpegDecoder = JpegDecoder.Fastest)
     {
         ArgumentNullException.ThrowIfNull(path);
         var file = new FileInfo(path);
@@ -60,14 +64,15 @@ internal sealed class EncodedImage : IDisposable
             throw new InvalidImageException(path, "the file is empty");
         }
 
-        return Open(SKData.Create(path) ?? throw new IOException($"Cannot read image file '{path}'."), path);
+        return Open(SKData.Create(path) ?? throw new IOException($"Cannot read image file '{path}'."), path, jpegDecoder);
     }
 
     /// <summary>Opens an encoded image (JPEG, PNG, GIF, BMP, WebP, ...), copying <paramref name="encoded"/>.</summary>
     /// <param name="encoded">The encoded bytes.</param>
     /// <param name="source">What error messages call the image, such as "image bytes in row 12".</param>
+    /// <param name="jpegDecoder">Which decoder decodes a JPEG's pixels (the same pixels either way: tests choose).</param>
     /// <exception cref="InvalidImageException">The bytes are not an image that can be decoded.</exception>
-    public static EncodedImage Open(ReadOnlySpan<byte> encoded, string source)
+    public static EncodedImage Open(ReadOnlySpan<byte> encoded, string source, JpegDecoder jpegDecoder = JpegDecoder.Fastest)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (encoded.IsEmpty)
@@ -75,7 +80,7 @@ internal sealed class EncodedImage : IDisposable
             throw new InvalidImageException(source, "the image is empty (0 bytes)");
         }
 
-        return Open(SKData.CreateCopy(encoded), source);
+        return Open(SKData.CreateCopy(encoded), source, jpegDecoder);
     }
 
     /// <summary>Decodes the whole image into a new <see cref="RgbImage"/>, which owns its pixels.</summary>
@@ -101,7 +106,9 @@ internal sealed class EncodedImage : IDisposable
     /// Decodes at least columns <paramref name="firstColumn"/> .. <paramref name="firstColumn"/> + <paramref name="columns"/> - 1
     /// of rows <paramref name="firstRow"/> .. <paramref name="firstRow"/> + <paramref name="rows"/> - 1 into pooled memory: only
     /// those, with a margin, for a baseline or progressive JPEG, and the whole image otherwise, or where the window decode fails
-    /// (the whole decode then gives the pixels or today's error). The caller disposes the result.
+    /// (the whole decode then gives the pixels or today's error). Where <see cref="TurboJpeg"/> decodes JPEGs, it decodes
+    /// this one whole instead, with the same pixels at about a third of the cost of Skia's whole decode and less than
+    /// Skia's window. The caller disposes the result.
     /// </summary>
     /// <remarks>
     /// A JPEG window is decoded with Skia's scanline decoder: rows above the window skipped (libjpeg-turbo still reads their
@@ -127,12 +134,17 @@ internal sealed class EncodedImage : IDisposable
         var right = Math.Min(Width, firstColumn + columns + WindowMargin);
         var bottom = Math.Min(Height, firstRow + rows + WindowMargin);
         var whole = left == 0 && top == 0 && right == Width && bottom == Height;
-        if (!whole && codec.EncodedFormat == SKEncodedImageFormat.Jpeg && TryDecodeJpegWindow(left, top, right - left, bottom - top) is { } window)
+        if (TryTurboJpeg() is { } pixels)
+        {
+            return pixels;
+        }
+
+        if (!whole && IsJpeg && TryDecodeJpegWindow(left, top, right - left, bottom - top) is { } window)
         {
             return window;
         }
 
-        return DecodeWhole();
+        return DecodeWithSkia();
     }
 
     public void Dispose()
@@ -142,7 +154,7 @@ internal sealed class EncodedImage : IDisposable
         data.Dispose();
     }
 
-    private static EncodedImage Open(SKData data, string source)
+    private static EncodedImage Open(SKData data, string source, JpegDecoder jpegDecoder)
     {
         SKMemoryStream? stream = null;
         SKCodec? codec = null;
@@ -152,7 +164,7 @@ internal sealed class EncodedImage : IDisposable
             codec = SKCodec.Create(stream, out var opened)
                 ?? throw new InvalidImageException(source, ImageDecoder.DescribeOpenFailure(opened));
             ImageDecoder.CheckSize(codec.Info.Width, codec.Info.Height, source);
-            return new EncodedImage(data, stream, codec, source);
+            return new EncodedImage(data, stream, codec, source, jpegDecoder);
         }
         catch
         {
@@ -166,7 +178,13 @@ internal sealed class EncodedImage : IDisposable
     /// <summary>Unpremultiplied RGBA of the whole image with no colour space, so that Skia converts no colours (Pillow applies no profile).</summary>
     private SKImageInfo RgbaInfo => new(Width, Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
 
-    private DecodedPixels DecodeWhole()
+    private DecodedPixels DecodeWhole() => TryTurboJpeg() ?? DecodeWithSkia();
+
+    /// <summary>The whole JPEG from TurboJPEG, or null where this is not a JPEG, Skia was chosen, or TurboJPEG declined it.</summary>
+    private DecodedPixels? TryTurboJpeg() =>
+        IsJpeg && jpegDecoder == JpegDecoder.Fastest ? TurboJpeg.TryDecode(data.Data, data.Size, Width, Height) : null;
+
+    private DecodedPixels DecodeWithSkia()
     {
         var pixelCount = Width * Height;
         var rgba = ArrayPool<byte>.Shared.Rent(pixelCount * 4);

@@ -83,6 +83,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         var calls = GoodTransferTransformer.NewGuard(Backbone.Name);
         using (var log = AcquisitionLog.For(catalog))
         {
+            log.Info($"JPEGs are decoded by {TurboJpeg.Status}.");
             var calibration = settings.Conversion is { Precision: Precision.Int8, CalibrationImages.Count: 0 }
                 ? CalibrationSample.FirstImages(input, InputColumnName, imageInput, transform, log)
                 : null;

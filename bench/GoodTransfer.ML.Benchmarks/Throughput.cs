@@ -20,7 +20,12 @@ internal static class Throughput
     /// <paramref name="images"/>) of the featurizer, raw ONNX Runtime on the same graph, the stock ML.NET
     /// pipeline and int8, with their ratios, and how long the first Fit's conversion took.
     /// </summary>
-    public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work)
+    /// <param name="checkpoint">The ResNet-50 checkpoint.</param>
+    /// <param name="images">The JPEG photos, repeated to the count asked for.</param>
+    /// <param name="passes">Passes over every measurement; each figure is the median.</param>
+    /// <param name="work">A scratch folder for the cache.</param>
+    /// <param name="steady">Whether each featurizer is timed on its second pass over the data rather than its first (the first run of a new session pays its warm-up, which the raw figures leave out).</param>
+    public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work, bool steady)
     {
         var cache = Path.Combine(work, "cache");
         var options = new GoodTransferOptions { CacheDirectory = cache, CpuThreads = Environment.ProcessorCount };
@@ -64,8 +69,8 @@ internal static class Throughput
             () => RawOrt(int8Batched, images.Count, 8),
             () => RawOrtPerCore(batched, images.Count, 8),
             () => RawOrtPerCore(int8Batched, images.Count, 8),
-            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count))),
-            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count))),
+            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count, steady))),
+            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))),
         ]);
         var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (measured[0], measured[1], measured[2], measured[3], measured[4]);
         var ours = measured[5..(5 + inputs.Length)];
@@ -73,7 +78,7 @@ internal static class Throughput
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);
         Console.WriteLine();
         Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
-        Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s):"));
+        Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s), each featurizer timed on its {(steady ? "second pass (--steady)" : "first pass after Fit")}, JPEGs decoded by {GoodTransfer.ML.Imaging.TurboJpeg.Status}:"));
         Console.WriteLine();
         Console.WriteLine("| pipeline | images/s | vs raw ONNX Runtime, same graph, batch 8 |");
         Console.WriteLine("|---|---|---|");
@@ -96,6 +101,9 @@ internal static class Throughput
         Console.WriteLine();
         Console.WriteLine(Invariant($"Featurizer / raw ONNX Runtime on the same graph, paths, LoadImages, bytes: float32 {string.Join(", ", ours.Select(o => (o / raw8).ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", oursInt8.Select(o => (o / rawInt8).ToString("F2", CultureInfo.InvariantCulture)))}."));
         Console.WriteLine(Invariant($"First Fit on an empty cache (read, convert, write both ONNX forms, open the session): {fitSeconds:F2} s; int8 Fit (also calibrates on {int8Options.CalibrationImages.Count} photos and quantizes): {int8FitSeconds:F2} s."));
+        var (firstFloat, laterFloat) = FirstRuns(batched, 8);
+        var (firstInt8, laterInt8) = FirstRuns(int8Batched, 8);
+        Console.WriteLine(Invariant($"A new single-threaded session's first batch of 8 on each core at once, then the mean of the next three: float32 {firstFloat:F0} then {laterFloat:F0} ms, int8 {firstInt8:F0} then {laterInt8:F0} ms."));
     }
 
     /// <summary>Featurizes <paramref name="count"/> images, printing the working set every 1,000 and the peak.</summary>
@@ -168,6 +176,41 @@ internal static class Throughput
         return images / batch * batch / seconds;
     }
 
+    /// <summary>
+    /// Milliseconds of a new single-threaded session's first run and of its next three (mean), on one thread per core
+    /// at once, as the featurizer's workers make them: what a featurizer's first batches pay beyond the steady state.
+    /// </summary>
+    private static (double First, double Later) FirstRuns(string model, int batch)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        using var session = new InferenceSession(model, options);
+        var cores = Environment.ProcessorCount;
+        var times = new double[cores][];
+        var threads = Enumerable.Range(0, cores).Select(core => new Thread(() =>
+        {
+            using var runOptions = new RunOptions();
+            var input = new float[batch * TensorLength];
+            for (var i = 0; i < input.Length; i++)
+            {
+                input[i] = (i % 251) / 251f;
+            }
+
+            using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
+            times[core] = [.. Enumerable.Range(0, 4).Select(_ =>
+            {
+                var clock = Stopwatch.StartNew();
+                using (session.Run(runOptions, ["image"], [value], ["features"]))
+                {
+                    return clock.Elapsed.TotalMilliseconds;
+                }
+            })];
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return (times.Average(t => t[0]), times.Average(t => t[1..].Average()));
+    }
+
     /// <summary>Images per second of a session on a synthetic batch, after one warm-up run: the network alone.</summary>
     internal static double RawImagesPerSecond(InferenceSession session, int batch, int images)
     {
@@ -201,10 +244,15 @@ internal static class Throughput
         }
     }
 
-    /// <summary>Fits the featurizer on one input path (from the cache: nothing is converted) and times one pass over it.</summary>
-    private static double FeaturizeFrom(MLContext mlContext, Backbone backbone, GoodTransferOptions options, IDataView data, string column, int expected)
+    /// <summary>Fits the featurizer on one input path (from the cache: nothing is converted) and times one pass over it: the first, or with <paramref name="steady"/> the second.</summary>
+    private static double FeaturizeFrom(MLContext mlContext, Backbone backbone, GoodTransferOptions options, IDataView data, string column, int expected, bool steady)
     {
         using var featurizer = mlContext.Transforms.GoodTransferFeaturize(backbone, inputColumnName: column, options: options).Fit(data);
+        if (steady)
+        {
+            Featurize(featurizer.Transform(data), expected);
+        }
+
         return Featurize(featurizer.Transform(data), expected);
     }
 

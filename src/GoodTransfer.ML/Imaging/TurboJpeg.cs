@@ -88,9 +88,15 @@ internal static class TurboJpeg
         try
         {
             var size = new CULong(checked((nuint)length));
-            if (DecompressHeader(handle, jpeg, size, out var headerWidth, out var headerHeight, out _, out var colorspace) != 0
-                || headerWidth != width || headerHeight != height || colorspace is ColorspaceCmyk or ColorspaceYcck)
+            if (DecompressHeader(handle, jpeg, size, out var headerWidth, out var headerHeight, out _, out var colorspace) != 0)
             {
+                return null;
+            }
+
+            if (headerWidth != width || headerHeight != height || colorspace is ColorspaceCmyk or ColorspaceYcck)
+            {
+                // Declined for what the header says, not after an error: the handle stays good.
+                healthy = true;
                 return null;
             }
 

@@ -83,7 +83,6 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
         var calls = GoodTransferTransformer.NewGuard(Backbone.Name);
         using (var log = AcquisitionLog.For(catalog))
         {
-            log.Info($"JPEGs are decoded by {TurboJpeg.Status}.");
             var calibration = settings.Conversion is { Precision: Precision.Int8, CalibrationImages.Count: 0 }
                 ? CalibrationSample.FirstImages(input, InputColumnName, imageInput, transform, log)
                 : null;
@@ -92,6 +91,7 @@ public sealed class GoodTransferEstimator : IEstimator<GoodTransferTransformer>
             // The fast path's session decides the device: ML.NET's OnnxTransformer cannot fall back from a
             // CUDA provider that the ONNX Runtime package lacks, so the saved chain only gets the GPU if the session got it.
             session = models.Use(models.Batched, path => FeatureSession.Open(path, settings.Session, calls, FeatureSessionUse.CoreBatches, log.Warning), FeatureSession.IsUnloadableModel, log);
+            log.Info($"JPEGs are decoded by {TurboJpeg.Status}.");
         }
 
         var chain = new EquivalentChain(catalog, input.Schema, imageInput, transform.Preprocessing, InputColumnName, OutputColumnName, models, session.GpuDeviceId, settings.Session);

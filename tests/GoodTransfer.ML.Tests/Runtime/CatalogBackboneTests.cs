@@ -1,3 +1,4 @@
+using GoodTransfer.ML.Imaging;
 using GoodTransfer.ML.Tests.Support;
 using Microsoft.ML;
 
@@ -119,9 +120,11 @@ public sealed class CatalogBackboneTests
         Assert.Matches($@"^Downloaded moco_v2_imagenet\.pth: 750177 bytes in [0-9.]+ s, SHA-256 {AcquisitionFixture.CheckpointSha256}\.$", first[1]);
         Assert.Equal($"Cached moco_v2_imagenet.pth at {checkpoint}.", first[2]);
         Assert.StartsWith("Converted MocoV2ImageNet to ONNX in ", first[3], StringComparison.Ordinal);
-        Assert.Equal(4, first.Count);
+        var decoder = $"JPEGs are decoded by {TurboJpeg.Status}.";
+        Assert.Equal(decoder, first[4]);
+        Assert.Equal(5, first.Count);
         Assert.Equal(
-            [$"Using the cached checkpoint {checkpoint} (SHA-256 {AcquisitionFixture.CheckpointSha256}).", $"Using the cached ONNX models {onnx[0]} and {Path.GetFileName(onnx[1])}."],
+            [$"Using the cached checkpoint {checkpoint} (SHA-256 {AcquisitionFixture.CheckpointSha256}).", $"Using the cached ONNX models {onnx[0]} and {Path.GetFileName(onnx[1])}.", decoder],
             messages);
     }
 }

@@ -107,7 +107,7 @@ internal sealed class EncodedImage : IDisposable
     /// of rows <paramref name="firstRow"/> .. <paramref name="firstRow"/> + <paramref name="rows"/> - 1 into pooled memory: only
     /// those, with a margin, for a baseline or progressive JPEG, and the whole image otherwise, or where the window decode fails
     /// (the whole decode then gives the pixels or today's error). Where <see cref="TurboJpeg"/> decodes JPEGs, it decodes
-    /// this one whole instead, with the same pixels at about a third of the cost of Skia's whole decode and less than
+    /// this one whole instead, with the same pixels at a third to a half of the cost of Skia's whole decode and less than
     /// Skia's window. The caller disposes the result.
     /// </summary>
     /// <remarks>

@@ -19,7 +19,7 @@ namespace GoodTransfer.ML.Imaging;
 /// 16-bit grayscale-with-alpha and 16-bit RGBA PNGs. The one exception, 16-bit grayscale PNGs,
 /// which Pillow clamps at 255 where Skia keeps the high byte, is decoded by <see cref="PngGray16"/>
 /// once Skia has checked the file. Where the system's TurboJPEG library is installed, <see cref="TurboJpeg"/> decodes
-/// JPEGs instead, with the same pixels at about a third of Skia's cost (libjpeg-turbo's SIMD code, which Skia's bundled
+/// JPEGs instead, with the same pixels at a third to a half of Skia's cost (libjpeg-turbo's SIMD code, which Skia's bundled
 /// copy lacks), and hands back to Skia any JPEG it does not decode cleanly.
 /// </para>
 /// <para>

@@ -190,13 +190,7 @@ internal static class Throughput
         var threads = Enumerable.Range(0, cores).Select(core => new Thread(() =>
         {
             using var runOptions = new RunOptions();
-            var input = new float[batch * TensorLength];
-            for (var i = 0; i < input.Length; i++)
-            {
-                input[i] = (i % 251) / 251f;
-            }
-
-            using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
+            using var value = SyntheticBatch(batch);
             times[core] = [.. Enumerable.Range(0, 4).Select(_ =>
             {
                 var clock = Stopwatch.StartNew();
@@ -231,17 +225,23 @@ internal static class Throughput
     /// <summary>A synthetic batch of <paramref name="batch"/> images, run once on this thread: first-run allocations are not throughput.</summary>
     private static OrtValue WarmedUpInput(InferenceSession session, RunOptions runOptions, int batch)
     {
+        var value = SyntheticBatch(batch);
+        using (session.Run(runOptions, ["image"], [value], ["features"]))
+        {
+            return value;
+        }
+    }
+
+    /// <summary>A batch of <paramref name="batch"/> images of fixed, varied values, as the network's input tensor.</summary>
+    private static OrtValue SyntheticBatch(int batch)
+    {
         var input = new float[batch * TensorLength];
         for (var i = 0; i < input.Length; i++)
         {
             input[i] = (i % 251) / 251f;
         }
 
-        var value = OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
-        using (session.Run(runOptions, ["image"], [value], ["features"]))
-        {
-            return value;
-        }
+        return OrtValue.CreateTensorValueFromMemory(input, [batch, 3, Size, Size]);
     }
 
     /// <summary>Fits the featurizer on one input path (from the cache: nothing is converted) and times one pass over it: the first, or with <paramref name="steady"/> the second.</summary>

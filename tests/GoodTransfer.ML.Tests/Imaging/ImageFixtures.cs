@@ -31,6 +31,14 @@ public sealed class ImageFixtures
 
     public static TheoryData<string> ImageFiles() => new(Instance.Images.Select(i => i.File));
 
+    /// <summary>The JPEGs of Fixtures/images/windows (every subsampling, progressive, arithmetic, CMYK, odd sizes), as "windows/NAME.jpg".</summary>
+    public static IEnumerable<string> WindowJpegFiles() =>
+        System.IO.Directory.GetFiles(PathOf("windows"), "*.jpg").Order(StringComparer.Ordinal).Select(path => "windows/" + Path.GetFileName(path));
+
+    /// <summary>Every JPEG fixture: the manifest's, then <see cref="WindowJpegFiles"/>.</summary>
+    public static IEnumerable<string> JpegFiles() =>
+        Instance.Images.Select(image => image.File).Where(file => file.EndsWith(".jpg", StringComparison.Ordinal)).Concat(WindowJpegFiles());
+
     public ImageFixture Image(string file) => Images.Single(i => i.File == file);
 
     /// <summary>Pillow's <paramref name="cropSize"/> x <paramref name="cropSize"/> x 3 crop (224 by default); the file stores each row minus the row above (mod 256), gzipped.</summary>

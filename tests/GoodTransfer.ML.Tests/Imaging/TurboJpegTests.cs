@@ -9,9 +9,9 @@ namespace GoodTransfer.ML.Tests.Imaging;
 /// </summary>
 public sealed class TurboJpegTests
 {
-    public static TheoryData<string> Jpegs => new(JpegFiles());
+    public static TheoryData<string> Jpegs => new(ImageFixtures.JpegFiles());
 
-    public static TheoryData<string> JpegsWithPillowPixels => new(JpegFiles().Where(file => !file.StartsWith("windows/", StringComparison.Ordinal)));
+    public static TheoryData<string> JpegsWithPillowPixels => new(ImageFixtures.JpegFiles().Where(file => !file.StartsWith("windows/", StringComparison.Ordinal)));
 
     [Fact]
     public void TurboJpeg_is_loaded_and_passed_its_self_check()
@@ -59,7 +59,7 @@ public sealed class TurboJpegTests
     [Fact]
     public void Concurrent_decodes_each_give_their_own_images_pixels()
     {
-        var files = JpegFiles().Where(file => !file.Contains("cmyk", StringComparison.Ordinal)).ToArray();
+        var files = ImageFixtures.JpegFiles().Where(file => !file.Contains("cmyk", StringComparison.Ordinal)).ToArray();
         var expected = files.Select(file => ImageFixtures.Sha256(ImageDecoder.DecodeFile(ImageFixtures.PathOf(file)).Pixels)).ToArray();
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
 
@@ -95,8 +95,4 @@ public sealed class TurboJpegTests
         Assert.Equal(IntPtr.Zero, library);
         Assert.Equal($"Skia (GOODTRANSFER_TURBOJPEG={missing} could not be loaded)", status);
     }
-
-    private static IEnumerable<string> JpegFiles() =>
-        ImageFixtures.Instance.Images.Select(image => image.File).Where(file => file.EndsWith(".jpg", StringComparison.Ordinal))
-            .Concat(Directory.GetFiles(ImageFixtures.PathOf("windows"), "*.jpg").Order(StringComparer.Ordinal).Select(path => "windows/" + Path.GetFileName(path)));
 }

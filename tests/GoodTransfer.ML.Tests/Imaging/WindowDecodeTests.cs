@@ -25,11 +25,11 @@ public sealed class WindowDecodeTests
         new(new ImagePreprocessing(300, 300, HalfGray, HalfGray)),
     ];
 
-    public static TheoryData<string> Images => new(ImageFixtures.Instance.Images.Select(image => image.File).Concat(WindowJpegFiles()));
+    public static TheoryData<string> Images => new(ImageFixtures.Instance.Images.Select(image => image.File).Concat(ImageFixtures.WindowJpegFiles()));
 
-    public static TheoryData<string> Jpegs => new(ImageFixtures.Instance.Images.Select(image => image.File).Where(file => file.EndsWith(".jpg", StringComparison.Ordinal)).Concat(WindowJpegFiles()));
+    public static TheoryData<string> Jpegs => new(ImageFixtures.JpegFiles());
 
-    public static TheoryData<string> WindowJpegs => new(WindowJpegFiles());
+    public static TheoryData<string> WindowJpegs => new(ImageFixtures.WindowJpegFiles());
 
     [Theory]
     [MemberData(nameof(Images))]
@@ -91,7 +91,7 @@ public sealed class WindowDecodeTests
     [Fact]
     public void Most_window_fixtures_are_decoded_in_part()
     {
-        var partial = WindowJpegFiles().Count(file =>
+        var partial = ImageFixtures.WindowJpegFiles().Count(file =>
         {
             using var image = EncodedImage.OpenFile(ImageFixtures.PathOf(file), JpegDecoder.Skia);
             var (width, height) = TorchvisionTransform.ImageNet.ResizedSize(image.Width, image.Height);
@@ -101,7 +101,7 @@ public sealed class WindowDecodeTests
             return !pixels.IsWholeImage;
         });
 
-        Assert.True(partial >= 15, $"{partial} of {WindowJpegFiles().Count()} window fixtures decoded in part");
+        Assert.True(partial >= 15, $"{partial} of {ImageFixtures.WindowJpegFiles().Count()} window fixtures decoded in part");
     }
 
     /// <summary>
@@ -197,9 +197,6 @@ public sealed class WindowDecodeTests
 
         Assert.Equal("destination", error.ParamName);
     }
-
-    private static IEnumerable<string> WindowJpegFiles() =>
-        Directory.GetFiles(ImageFixtures.PathOf("windows"), "*.jpg").Order(StringComparer.Ordinal).Select(path => "windows/" + Path.GetFileName(path));
 
     /// <summary>
     /// Whether the decodes refused the bytes; fails the test where the window decode's outcome differs from the whole

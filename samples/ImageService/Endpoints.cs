@@ -22,6 +22,7 @@ internal static class Endpoints
         featureSize = service.FeatureSize,
         batchSize = service.BatchSize,
         maxBatchDelayMs = service.MaxBatchDelay.TotalMilliseconds,
+        runAtOnceWhenIdle = service.RunAtOnceWhenIdle,
         maxQueueLength = service.MaxQueueLength,
         queueLength = service.QueueLength,
         batchesRun = service.BatchesRun,

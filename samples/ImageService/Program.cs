@@ -22,6 +22,7 @@ else
     {
         options.MaxQueueLength = settings.MaxQueueLength;
         options.MaxBatchDelay = settings.MaxBatchDelay;
+        options.RunAtOnceWhenIdle = settings.RunAtOnceWhenIdle;
         options.BatchSize = settings.BatchSize;
     });
 }

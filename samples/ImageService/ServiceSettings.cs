@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GoodTransfer.ML.Samples.ImageService;
 
 /// <summary>The service's settings, from the command line (<c>--Model FILE</c>), the environment or appsettings.</summary>
-internal sealed record ServiceSettings(string ModelPath, bool Naive, long MaxBodyBytes, int MaxQueueLength, TimeSpan MaxBatchDelay, int? BatchSize)
+internal sealed record ServiceSettings(string ModelPath, bool Naive, long MaxBodyBytes, int MaxQueueLength, TimeSpan MaxBatchDelay, bool RunAtOnceWhenIdle, int? BatchSize)
 {
     public static ServiceSettings From(IConfiguration configuration)
     {
@@ -25,8 +25,14 @@ internal sealed record ServiceSettings(string ModelPath, bool Naive, long MaxBod
             Number(configuration, "MaxBodyBytes", 10 * 1024 * 1024),
             (int)Number(configuration, "MaxQueueLength", 256),
             TimeSpan.FromMilliseconds(Number(configuration, "MaxBatchDelayMs", 5)),
+            Flag(configuration, "RunAtOnceWhenIdle", fallback: true),
             configuration["BatchSize"] is { } batch ? (int)Number(configuration, "BatchSize", 8) : null);
     }
+
+    private static bool Flag(IConfiguration configuration, string key, bool fallback) =>
+        configuration[key] is not { } text ? fallback
+        : bool.TryParse(text, out var value) ? value
+        : throw new InvalidOperationException($"--{key} must be true or false, not '{text}'.");
 
     private static long Number(IConfiguration configuration, string key, long fallback) =>
         configuration[key] is not { } text ? fallback

@@ -11,7 +11,7 @@ namespace GoodTransfer.ML.Service.Tests;
 [Collection(SharedServiceFixture.Name)]
 public sealed class FeaturizerServiceTests(ServiceFixture fixture)
 {
-    /// <summary>Long enough that a batch never runs before the test has queued what it means to queue.</summary>
+    /// <summary>Long enough that a batch never runs before the test has queued what it means to queue (with <c>RunAtOnceWhenIdle = false</c>).</summary>
     private static readonly TimeSpan Forever = TimeSpan.FromSeconds(60);
 
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
@@ -21,7 +21,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     {
         var expected = FeatureFixtures.Column(fixture.Featurizer.Transform(FeatureFixtures.Paths(fixture.MLContext, ServiceFixture.Photos)), "Features");
         var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 4, MaxBatchDelay = Forever });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 4, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
         service.BatchRan += sizes.Enqueue;
 
         // 8 requests, 4 images each way in turn (bytes, a file, an MLImage): two full batches, not waiting for the delay.
@@ -48,7 +48,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     {
         Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
         var expected = FeatureFixtures.Column(fixture.Featurizer.Transform(FeatureFixtures.Paths(fixture.MLContext, ServiceFixture.Photos)), "Features");
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
 
         // The first batch's worker is held after its run until another batch has run: that one was taken while the first
         // was still running, so it ran beside it, on its own core.
@@ -74,10 +74,10 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
-    public async Task A_lone_request_runs_after_the_batch_delay_in_a_batch_of_one()
+    public async Task A_lone_request_runs_after_the_batch_delay_in_a_batch_of_one_when_it_may_not_run_at_once()
     {
         var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = TimeSpan.FromMilliseconds(20) });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = TimeSpan.FromMilliseconds(20), RunAtOnceWhenIdle = false });
         service.BatchRan += sizes.Enqueue;
 
         var features = await service.FeaturizeFileAsync(ServiceFixture.Photos[0]).WaitAsync(Bound);
@@ -89,9 +89,67 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_request_that_finds_the_service_idle_runs_at_once_without_waiting_for_the_delay()
+    {
+        var sizes = new ConcurrentQueue<int>();
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = TimeSpan.FromMinutes(1) });
+        service.BatchRan += sizes.Enqueue;
+
+        // Waiting for the delay would take a minute; the bound is half of that.
+        var features = await service.FeaturizeFileAsync(ServiceFixture.Photos[0]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(service.FeatureSize, features.Length);
+        Assert.Equal([1], sizes);
+        Assert.True(service.RunAtOnceWhenIdle);
+        Assert.True(new FeaturizerServiceOptions().RunAtOnceWhenIdle);
+    }
+
+    [Fact]
+    public async Task Requests_that_come_while_a_batch_runs_wait_for_company_and_run_beside_it()
+    {
+        Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
+        var sizes = new ConcurrentQueue<int>();
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
+        using var firstRan = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        service.BatchRan += size =>
+        {
+            sizes.Enqueue(size);
+            if (sizes.Count == 1)
+            {
+                // The first batch's worker stays busy until the test lets it go: the service is not idle meanwhile.
+                firstRan.Set();
+                Assert.True(release.Wait(Bound), "the test did not release the first batch's worker");
+            }
+        };
+
+        var first = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
+        Assert.True(firstRan.Wait(Bound), "the first request did not run at once");
+        try
+        {
+            var second = service.FeaturizeFileAsync(ServiceFixture.Photos[1]);
+
+            // The idle worker had time to take it; it must not, with a batch running and the batch not full.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            Assert.Equal(1, service.QueueLength);
+            Assert.False(second.IsCompleted);
+            var third = service.FeaturizeFileAsync(ServiceFixture.Photos[2]);
+            await Task.WhenAll(second, third).WaitAsync(Bound);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await first.WaitAsync(Bound);
+        Assert.Equal([1, 2], sizes);
+        Assert.Equal(1, service.BatchesRunOnOneCore);
+    }
+
+    [Fact]
     public async Task A_request_beyond_the_queue_bound_is_refused_at_once_and_those_queued_still_run()
     {
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = Forever, MaxQueueLength = 3 });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false, MaxQueueLength = 3 });
         var queued = Enumerable.Range(0, 3).Select(_ => service.FeaturizeFileAsync(ServiceFixture.Photos[0])).ToList();
         Assert.Equal(3, service.QueueLength);
 
@@ -112,7 +170,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     public async Task A_request_cancelled_while_it_waits_leaves_the_queue_and_is_never_run()
     {
         var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 4, MaxBatchDelay = Forever });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 4, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
         service.BatchRan += sizes.Enqueue;
         using var cancel = new CancellationTokenSource();
         var first = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
@@ -136,7 +194,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     [Fact]
     public async Task Stopping_lets_requests_accepted_finish_and_refuses_new_ones_with_a_typed_error()
     {
-        var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = Forever });
+        var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
         var accepted = Enumerable.Range(0, 3).Select(i => service.FeaturizeFileAsync(ServiceFixture.Photos[i])).ToList();
 
         var stopping = service.StopAsync();
@@ -158,7 +216,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     public async Task A_bad_image_fails_alone_with_the_reason_and_its_batch_runs_without_it()
     {
         var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 3, MaxBatchDelay = Forever });
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 3, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
         service.BatchRan += sizes.Enqueue;
         var good = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
         var garbage = service.FeaturizeAsync("not an image at all"u8.ToArray());
@@ -190,7 +248,7 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
             (loaded as IDisposable)?.Dispose();
         }
 
-        await using var service = FeaturizerService.Load(fixture.ClassifierZip, new FeaturizerServiceOptions { BatchSize = images.Count, MaxBatchDelay = Forever });
+        await using var service = FeaturizerService.Load(fixture.ClassifierZip, new FeaturizerServiceOptions { BatchSize = images.Count, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false });
         var predictions = await Task.WhenAll(images.Select(i => service.PredictAsync(File.ReadAllBytes(i.Path)))).WaitAsync(Bound);
 
         Assert.True(service.CanPredict);

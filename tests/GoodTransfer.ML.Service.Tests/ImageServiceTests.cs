@@ -62,8 +62,8 @@ public sealed class ImageServiceTests(ServiceFixture fixture)
     [Fact]
     public async Task Past_the_queue_bound_a_request_is_a_503_with_Retry_After_and_the_one_queued_still_answers()
     {
-        // One request may wait, for up to 3 s, for a batch of 8 to fill: the second finds the queue full.
-        using var server = new ImageServiceProcess(fixture.ClassifierZip, "--MaxQueueLength", "1", "--MaxBatchDelayMs", "3000");
+        // One request may wait, for up to 3 s, for a batch of 8 to fill (not at once, though the service is idle): the second finds the queue full.
+        using var server = new ImageServiceProcess(fixture.ClassifierZip, "--MaxQueueLength", "1", "--MaxBatchDelayMs", "3000", "--RunAtOnceWhenIdle", "false");
         var image = File.ReadAllBytes(ServiceFixture.HeldOut[0].Path);
 
         var queued = server.Client.PostAsync("classify", Body(image, "image/png"));

@@ -9,7 +9,8 @@ namespace GoodTransfer.ML;
 /// <summary>
 /// Featurizes (and classifies) images for many concurrent callers, as a web service needs: each call is queued,
 /// and workers run the queue through the featurizer's batched ONNX Runtime session in batches of up to
-/// <see cref="BatchSize"/>, waiting at most <see cref="MaxBatchDelay"/> for a batch to fill. Thread-safe.
+/// <see cref="BatchSize"/>, waiting at most <see cref="MaxBatchDelay"/> for a batch to fill while another batch runs
+/// (a request that finds the service idle runs at once). Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>ML.NET's <c>PredictionEngine</c> runs one image per call and is not thread-safe; a pool of them runs
@@ -44,6 +45,7 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
         Name = name;
         BatchSize = batchSize;
         MaxBatchDelay = options.MaxBatchDelay;
+        RunAtOnceWhenIdle = options.RunAtOnceWhenIdle;
         MaxQueueLength = options.MaxQueueLength;
         FeatureSize = session.FeatureSize;
         this.downstream = downstream;
@@ -57,7 +59,7 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
             session.EnsureOpen(FeatureSessionUse.CoreBatches);
         }
 
-        batcher = new RequestBatcher(name, batchSize, options.MaxBatchDelay, options.MaxQueueLength, workers, runner.Run);
+        batcher = new RequestBatcher(name, batchSize, options.MaxBatchDelay, options.RunAtOnceWhenIdle, options.MaxQueueLength, workers, runner.Run);
     }
 
     /// <summary>What errors call the service: the backbone's name, or the model file's.</summary>
@@ -66,8 +68,11 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     /// <summary>The most images in one network run.</summary>
     public int BatchSize { get; }
 
-    /// <summary>How long the first request of a batch waits for others to fill it, at most.</summary>
+    /// <summary>How long the first request of a batch waits for others to fill it, at most (while another batch runs, when <see cref="RunAtOnceWhenIdle"/>).</summary>
     public TimeSpan MaxBatchDelay { get; }
+
+    /// <summary>Whether a request that finds no batch running runs at once (<see cref="FeaturizerServiceOptions.RunAtOnceWhenIdle"/>).</summary>
+    public bool RunAtOnceWhenIdle { get; }
 
     /// <summary>The most requests waiting for a batch.</summary>
     public int MaxQueueLength { get; }

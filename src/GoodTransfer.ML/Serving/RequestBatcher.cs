@@ -5,7 +5,7 @@ namespace GoodTransfer.ML.Serving;
 /// <summary>
 /// The queue of a <see cref="FeaturizerService"/> and the worker threads that empty it: each takes up to
 /// <c>batchSize</c> requests at a time, waiting at most <c>maxDelay</c> after the first of them for the batch
-/// to fill, and hands the batch to <c>run</c>, with whether it may use every core: true when no other worker is
+/// to fill (not at all when <c>runAtOnceWhenIdle</c> and no batch is running), and hands the batch to <c>run</c>, with whether it may use every core: true when no other worker is
 /// running a batch and none is left waiting (a lone batch), false when batches run side by side, one per worker.
 /// The queue is bounded; a request cancelled while it waits leaves the queue and is never run.
 /// </summary>
@@ -18,6 +18,7 @@ internal sealed class RequestBatcher
     private readonly int batchSize;
     private readonly int maxQueueLength;
     private readonly long maxDelayTicks;
+    private readonly bool runAtOnceWhenIdle;
     private readonly Action<IReadOnlyList<ServingRequest>, bool> run;
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool stopping;
@@ -27,19 +28,21 @@ internal sealed class RequestBatcher
     /// <param name="name">The service, for errors.</param>
     /// <param name="batchSize">The most requests in one batch.</param>
     /// <param name="maxDelay">How long the first request of a batch waits for others, at most.</param>
+    /// <param name="runAtOnceWhenIdle">Whether a request taken when no batch is running runs at once, with whatever is queued, instead of waiting for company.</param>
     /// <param name="maxQueueLength">The most requests waiting.</param>
     /// <param name="workers">How many batches may run at once, each on a thread of its own: one per core on the CPU, 1 on a GPU.</param>
     /// <param name="run">
     /// Answers every request of a batch, on a worker's thread; its second argument says whether the batch is alone (it may
     /// use every core). What it throws fails the batch's unanswered requests.
     /// </param>
-    public RequestBatcher(string name, int batchSize, TimeSpan maxDelay, int maxQueueLength, int workers, Action<IReadOnlyList<ServingRequest>, bool> run)
+    public RequestBatcher(string name, int batchSize, TimeSpan maxDelay, bool runAtOnceWhenIdle, int maxQueueLength, int workers, Action<IReadOnlyList<ServingRequest>, bool> run)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         this.name = name;
         this.batchSize = batchSize;
         this.maxQueueLength = maxQueueLength;
         this.run = run;
+        this.runAtOnceWhenIdle = runAtOnceWhenIdle;
         maxDelayTicks = (long)(maxDelay.TotalSeconds * Stopwatch.Frequency);
         workersLeft = workers;
         for (var i = 0; i < workers; i++)
@@ -183,8 +186,8 @@ internal sealed class RequestBatcher
     }
 
     /// <summary>
-    /// The next batch, once it is full or its first request has waited long enough (stopping, at once); null once
-    /// stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
+    /// The next batch, once it is full or its first request has waited long enough (at once when stopping, or when
+    /// <see cref="runAtOnceWhenIdle"/> and no batch is running); null once stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
     /// </summary>
     private List<ServingRequest>? NextBatch(out bool alone)
     {
@@ -204,9 +207,10 @@ internal sealed class RequestBatcher
                     continue;
                 }
 
-                // The deadline of the request now first: another worker may have taken the one before it.
+                // The deadline of the request now first: another worker may have taken the one before it. An idle
+                // service gains nothing by waiting: the next batch fills from the queue while this one runs.
                 var left = first.Value.QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
-                if (queue.Count < batchSize && !stopping && left > 0)
+                if (queue.Count < batchSize && !stopping && left > 0 && !(runAtOnceWhenIdle && running == 0))
                 {
                     Monitor.Wait(gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
                     continue;

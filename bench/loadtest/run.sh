@@ -11,7 +11,8 @@
 #
 # Settings (environment): WORK (a folder for the checkpoint, cache and models), CHECKPOINT (a ResNet-50 .pth; made
 # with PyTorch when missing), DURATION (hey -z, per level), LEVELS, SOAK (requests; 0 skips), SOAK_CHECKPOINT (the
-# checkpoint of the soak's model: the full-size one by default, a small one to finish sooner), BASELINE_IMAGES.
+# checkpoint of the soak's model: the full-size one by default, a small one to finish sooner), BASELINE_IMAGES,
+# BATCHED_ARGS (more arguments for the batched service, e.g. "--RunAtOnceWhenIdle false").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -56,8 +57,10 @@ classifier() {
 # ratio is taken against the baseline of its own level.
 declare -A port pid
 port[batched]=$((20000 + RANDOM % 10000)); port[naive]=$((30000 + RANDOM % 10000))
+read -r -a batched_args <<<"${BATCHED_ARGS:-}"
 start_server() { # mode, model
-  dotnet "$(bin samples/ImageService ImageService)" --Model "$2" --Mode "$1" --urls "http://127.0.0.1:${port[$1]}" >"$work/server-$1.log" 2>&1 &
+  local extra=(); [ "$1" = batched ] && extra=("${batched_args[@]}")
+  dotnet "$(bin samples/ImageService ImageService)" --Model "$2" --Mode "$1" "${extra[@]}" --urls "http://127.0.0.1:${port[$1]}" >"$work/server-$1.log" 2>&1 &
   pid[$1]=$!
   for _ in $(seq 1 600); do
     if curl -sf "http://127.0.0.1:${port[$1]}/health" >/dev/null; then return 0; fi

@@ -147,6 +147,54 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task After_a_batch_of_several_the_next_request_waits_for_company_even_when_no_batch_runs()
+    {
+        Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
+        var sizes = new ConcurrentQueue<int>();
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
+        using var firstRan = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        service.BatchRan += size =>
+        {
+            sizes.Enqueue(size);
+            if (sizes.Count == 1)
+            {
+                firstRan.Set();
+                Assert.True(release.Wait(Bound), "the test did not release the first batch's worker");
+            }
+        };
+
+        // A lone request runs at once and its worker is held; two more make a batch of two beside it.
+        var first = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
+        Assert.True(firstRan.Wait(Bound), "the first request did not run at once");
+        try
+        {
+            await Task.WhenAll(service.FeaturizeFileAsync(ServiceFixture.Photos[1]), service.FeaturizeFileAsync(ServiceFixture.Photos[2])).WaitAsync(Bound);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await first.WaitAsync(Bound);
+        var deadline = DateTime.UtcNow + Bound;
+        while (service.BatchesRunning > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a batch was still running after its requests were answered");
+            await Task.Delay(10);
+        }
+
+        // No batch runs, but the last held several and ended within the delay: the next lone request waits for company.
+        var fourth = service.FeaturizeFileAsync(ServiceFixture.Photos[3]);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(fourth.IsCompleted);
+        Assert.Equal(1, service.QueueLength);
+        await Task.WhenAll(fourth, service.FeaturizeFileAsync(ServiceFixture.Photos[4])).WaitAsync(Bound);
+
+        Assert.Equal([1, 2, 2], sizes);
+    }
+
+    [Fact]
     public async Task A_request_beyond_the_queue_bound_is_refused_at_once_and_those_queued_still_run()
     {
         await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = Forever, RunAtOnceWhenIdle = false, MaxQueueLength = 3 });

@@ -95,6 +95,9 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     /// <summary>Images featurized so far; <see cref="ImagesRun"/> / <see cref="BatchesRun"/> is the mean batch size.</summary>
     public long ImagesRun => runner.Images;
 
+    /// <summary>Batches running now.</summary>
+    internal int BatchesRunning => batcher.Running;
+
     /// <summary>Network runs so far that ran side by side with another batch, each on one core.</summary>
     internal long BatchesRunOnOneCore => runner.BatchesOnOneCore;
 

@@ -18,11 +18,12 @@ public sealed class FeaturizerServiceOptions
     public TimeSpan MaxBatchDelay { get; set; } = FeaturizerServiceDefaults.MaxBatchDelay;
 
     /// <summary>
-    /// Whether a request that finds no batch running runs at once, with whatever is queued, instead of waiting up to
-    /// <see cref="MaxBatchDelay"/> for company (as Triton's dynamic batcher does with no queue delay). The default is
-    /// <see langword="true"/>: a lone caller gets its answer without the delay, and requests that come meanwhile
-    /// wait for the next batch as usual. Turn it off to make every batch wait for the delay or a full batch (a GPU,
-    /// where one run of 8 images costs far less than eight runs of one, may gain by that under light load).
+    /// Whether a request that finds the service idle runs at once, with whatever is queued, instead of waiting up to
+    /// <see cref="MaxBatchDelay"/> for company (as Triton's dynamic batcher does with no queue delay). Idle: no batch
+    /// is running, and the last batch held one request or ended longer than <see cref="MaxBatchDelay"/> ago; after a
+    /// batch of several, the requests that follow its answers (clients sending their next image) still wait, so that
+    /// they are not split into a batch of one and a batch of the rest. The default is <see langword="true"/>: a lone
+    /// caller gets its answer without the delay. Turn it off to make every batch wait for the delay or a full batch.
     /// </summary>
     public bool RunAtOnceWhenIdle { get; set; } = FeaturizerServiceDefaults.RunAtOnceWhenIdle;
 

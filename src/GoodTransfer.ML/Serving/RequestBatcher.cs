@@ -5,7 +5,8 @@ namespace GoodTransfer.ML.Serving;
 /// <summary>
 /// The queue of a <see cref="FeaturizerService"/> and the worker threads that empty it: each takes up to
 /// <c>batchSize</c> requests at a time, waiting at most <c>maxDelay</c> after the first of them for the batch
-/// to fill (not at all when <c>runAtOnceWhenIdle</c> and no batch is running), and hands the batch to <c>run</c>, with whether it may use every core: true when no other worker is
+/// to fill (not at all when <c>runAtOnceWhenIdle</c> and the service is idle: see <see cref="IsIdle"/>), and hands the
+/// batch to <c>run</c>, with whether it may use every core: true when no other worker is
 /// running a batch and none is left waiting (a lone batch), false when batches run side by side, one per worker.
 /// The queue is bounded; a request cancelled while it waits leaves the queue and is never run.
 /// </summary>
@@ -23,12 +24,14 @@ internal sealed class RequestBatcher
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool stopping;
     private int running;
+    private int lastBatchSize;
+    private long lastBatchEnded = long.MinValue / 2;
     private int workersLeft;
 
     /// <param name="name">The service, for errors.</param>
     /// <param name="batchSize">The most requests in one batch.</param>
     /// <param name="maxDelay">How long the first request of a batch waits for others, at most.</param>
-    /// <param name="runAtOnceWhenIdle">Whether a request taken when no batch is running runs at once, with whatever is queued, instead of waiting for company.</param>
+    /// <param name="runAtOnceWhenIdle">Whether a request that finds the service idle (<see cref="IsIdle"/>) runs at once, with whatever is queued, instead of waiting for company.</param>
     /// <param name="maxQueueLength">The most requests waiting.</param>
     /// <param name="workers">How many batches may run at once, each on a thread of its own: one per core on the CPU, 1 on a GPU.</param>
     /// <param name="run">
@@ -60,6 +63,18 @@ internal sealed class RequestBatcher
             lock (gate)
             {
                 return queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Batches running now.</summary>
+    public int Running
+    {
+        get
+        {
+            lock (gate)
+            {
+                return running;
             }
         }
     }
@@ -172,6 +187,7 @@ internal sealed class RequestBatcher
                     lock (gate)
                     {
                         running--;
+                        lastBatchEnded = Stopwatch.GetTimestamp();
                     }
                 }
             }
@@ -186,8 +202,16 @@ internal sealed class RequestBatcher
     }
 
     /// <summary>
+    /// Whether a request gains nothing by waiting for company: no batch is running, and either the last batch held one
+    /// request (a lone caller) or it ended longer than the delay ago (a pause). After a batch of several, the next
+    /// requests wait as usual: their callers are likely answering that batch's replies at once (closed-loop clients),
+    /// and running the first alone would split them into a batch of one and a batch of the rest. Under the gate.
+    /// </summary>
+    private bool IsIdle(long now) => running == 0 && (lastBatchSize <= 1 || now - lastBatchEnded > maxDelayTicks);
+
+    /// <summary>
     /// The next batch, once it is full or its first request has waited long enough (at once when stopping, or when
-    /// <see cref="runAtOnceWhenIdle"/> and no batch is running); null once stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
+    /// <see cref="runAtOnceWhenIdle"/> and <see cref="IsIdle"/>); null once stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
     /// </summary>
     private List<ServingRequest>? NextBatch(out bool alone)
     {
@@ -207,10 +231,10 @@ internal sealed class RequestBatcher
                     continue;
                 }
 
-                // The deadline of the request now first: another worker may have taken the one before it. An idle
-                // service gains nothing by waiting: the next batch fills from the queue while this one runs.
-                var left = first.Value.QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
-                if (queue.Count < batchSize && !stopping && left > 0 && !(runAtOnceWhenIdle && running == 0))
+                // The deadline of the request now first: another worker may have taken the one before it.
+                var now = Stopwatch.GetTimestamp();
+                var left = first.Value.QueuedAt + maxDelayTicks - now;
+                if (queue.Count < batchSize && !stopping && left > 0 && !(runAtOnceWhenIdle && IsIdle(now)))
                 {
                     Monitor.Wait(gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
                     continue;
@@ -226,6 +250,7 @@ internal sealed class RequestBatcher
 
                 alone = running == 0 && queue.Count == 0;
                 running++;
+                lastBatchSize = batch.Count;
                 return batch;
             }
         }

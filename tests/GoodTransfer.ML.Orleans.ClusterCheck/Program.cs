@@ -7,7 +7,7 @@
 //        event: "event <Event> batch <I> silo <S> done <D>/<N> skipped <K> retries <R> t <seconds> reason <...>",
 //        then "finished run <R> skipped <K> retries <X>" (and "seconds <S>" on stderr), or "error <type>: <message>" and exit code 1.
 //   local --checkpoint FILE --list FILE [--cpu-threads N] [--cache DIR]
-//        the baseline of bench/orleans: featurizes the same list in this one process, "local fit <s> images <n> seconds <s>".
+//        the baseline of bench/orleans: featurizes the same list in this one process, "local fit <s> images <n> seconds <s> cpu <s>".
 //   ping --redis HOST:PORT --cluster ID [--count N]
 //        the round trip of a grain call through a gateway, "ping calls <n> median_ms <m> p90_ms <p>".
 using System.Globalization;
@@ -96,6 +96,7 @@ static int RunLocal(Arguments arguments)
     using var featurizer = mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(arguments["--checkpoint"]), "Features", "Path", options).Fit(data);
     var fit = clock.Elapsed.TotalSeconds;
     clock.Restart();
+    var cpuBefore = Environment.CpuUsage.TotalTime;
 
     // With --images-per-batch, one Transform per batch of that many images, as a silo runs a job's batches.
     var perBatch = arguments.Int("--images-per-batch", paths.Count);
@@ -114,7 +115,7 @@ static int RunLocal(Arguments arguments)
         }
     }
 
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local fit {fit:F3} images {rows} seconds {clock.Elapsed.TotalSeconds:F3}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"local fit {fit:F3} images {rows} seconds {clock.Elapsed.TotalSeconds:F3} cpu {(Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds:F3}"));
     return 0;
 }
 

@@ -89,23 +89,55 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
-    public async Task A_request_that_finds_the_service_idle_runs_at_once_without_waiting_for_the_delay()
+    public async Task A_lone_callers_requests_run_at_once_after_the_first_without_waiting_for_the_delay()
     {
-        var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = TimeSpan.FromMinutes(1) });
-        service.BatchRan += sizes.Enqueue;
+        async Task<long[]> AtOnce(bool runAtOnceWhenIdle)
+        {
+            await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 8, MaxBatchDelay = TimeSpan.FromMilliseconds(50), RunAtOnceWhenIdle = runAtOnceWhenIdle });
+            var counts = new List<long>();
+            for (var i = 0; i < 3; i++)
+            {
+                // One request after another, each once the one before has been answered and its batch has ended.
+                Assert.Equal(service.FeatureSize, (await service.FeaturizeFileAsync(ServiceFixture.Photos[i]).WaitAsync(Bound)).Length);
+                await WaitUntilNoBatchRuns(service);
+                counts.Add(service.BatchesRunAtOnce);
+            }
 
-        // Waiting for the delay would take a minute; the bound is half of that.
-        var features = await service.FeaturizeFileAsync(ServiceFixture.Photos[0]).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(3, service.BatchesRun);
+            return [.. counts];
+        }
 
-        Assert.Equal(service.FeatureSize, features.Length);
-        Assert.Equal([1], sizes);
-        Assert.True(service.RunAtOnceWhenIdle);
+        // The first request has no request before it to say the caller is alone: it waits for the delay. The next two do not.
+        var on = await AtOnce(runAtOnceWhenIdle: true);
+        var off = await AtOnce(runAtOnceWhenIdle: false);
+
+        Assert.Equal([0L, 1, 2], on);
+        Assert.Equal([0L, 0, 0], off);
         Assert.True(new FeaturizerServiceOptions().RunAtOnceWhenIdle);
     }
 
     [Fact]
-    public async Task Requests_that_come_while_a_batch_runs_wait_for_company_and_run_beside_it()
+    public async Task A_request_that_follows_a_batch_of_several_waits_for_company_though_the_service_is_empty()
+    {
+        var sizes = new ConcurrentQueue<int>();
+        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
+        service.BatchRan += sizes.Enqueue;
+        await Task.WhenAll(service.FeaturizeFileAsync(ServiceFixture.Photos[0]), service.FeaturizeFileAsync(ServiceFixture.Photos[1])).WaitAsync(Bound);
+        await WaitUntilNoBatchRuns(service);
+
+        // It finds nothing queued or running, but the request before it did not: a burst's first, not a lone caller's.
+        var third = service.FeaturizeFileAsync(ServiceFixture.Photos[2]);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(third.IsCompleted);
+        Assert.Equal(1, service.QueueLength);
+        await Task.WhenAll(third, service.FeaturizeFileAsync(ServiceFixture.Photos[3])).WaitAsync(Bound);
+
+        Assert.Equal([2, 2], sizes);
+        Assert.Equal(0, service.BatchesRunAtOnce);
+    }
+
+    [Fact]
+    public async Task A_request_that_comes_while_a_batch_runs_waits_for_company_and_runs_beside_it()
     {
         Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
         var sizes = new ConcurrentQueue<int>();
@@ -117,24 +149,23 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
             sizes.Enqueue(size);
             if (sizes.Count == 1)
             {
-                // The first batch's worker stays busy until the test lets it go: the service is not idle meanwhile.
+                // The first batch's worker stays busy until the test lets it go.
                 firstRan.Set();
                 Assert.True(release.Wait(Bound), "the test did not release the first batch's worker");
             }
         };
 
-        var first = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
-        Assert.True(firstRan.Wait(Bound), "the first request did not run at once");
+        var first = Task.WhenAll(service.FeaturizeFileAsync(ServiceFixture.Photos[0]), service.FeaturizeFileAsync(ServiceFixture.Photos[1]));
+        Assert.True(firstRan.Wait(Bound), "the first batch did not run");
         try
         {
-            var second = service.FeaturizeFileAsync(ServiceFixture.Photos[1]);
+            var third = service.FeaturizeFileAsync(ServiceFixture.Photos[2]);
 
             // The idle worker had time to take it; it must not, with a batch running and the batch not full.
             await Task.Delay(TimeSpan.FromMilliseconds(300));
             Assert.Equal(1, service.QueueLength);
-            Assert.False(second.IsCompleted);
-            var third = service.FeaturizeFileAsync(ServiceFixture.Photos[2]);
-            await Task.WhenAll(second, third).WaitAsync(Bound);
+            Assert.False(third.IsCompleted);
+            await Task.WhenAll(third, service.FeaturizeFileAsync(ServiceFixture.Photos[3])).WaitAsync(Bound);
         }
         finally
         {
@@ -142,56 +173,9 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
         }
 
         await first.WaitAsync(Bound);
-        Assert.Equal([1, 2], sizes);
+        Assert.Equal([2, 2], sizes);
         Assert.Equal(1, service.BatchesRunOnOneCore);
-    }
-
-    [Fact]
-    public async Task After_a_batch_of_several_the_next_request_waits_for_company_even_when_no_batch_runs()
-    {
-        Assert.True(Environment.ProcessorCount >= 2, "this test needs 2 cores: the service runs batches side by side only with a worker per core");
-        var sizes = new ConcurrentQueue<int>();
-        await using var service = FeaturizerService.Create(fixture.Featurizer, new FeaturizerServiceOptions { BatchSize = 2, MaxBatchDelay = Forever });
-        using var firstRan = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        service.BatchRan += size =>
-        {
-            sizes.Enqueue(size);
-            if (sizes.Count == 1)
-            {
-                firstRan.Set();
-                Assert.True(release.Wait(Bound), "the test did not release the first batch's worker");
-            }
-        };
-
-        // A lone request runs at once and its worker is held; two more make a batch of two beside it.
-        var first = service.FeaturizeFileAsync(ServiceFixture.Photos[0]);
-        Assert.True(firstRan.Wait(Bound), "the first request did not run at once");
-        try
-        {
-            await Task.WhenAll(service.FeaturizeFileAsync(ServiceFixture.Photos[1]), service.FeaturizeFileAsync(ServiceFixture.Photos[2])).WaitAsync(Bound);
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        await first.WaitAsync(Bound);
-        var deadline = DateTime.UtcNow + Bound;
-        while (service.BatchesRunning > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "a batch was still running after its requests were answered");
-            await Task.Delay(10);
-        }
-
-        // No batch runs, but the last held several and ended within the delay: the next lone request waits for company.
-        var fourth = service.FeaturizeFileAsync(ServiceFixture.Photos[3]);
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
-        Assert.False(fourth.IsCompleted);
-        Assert.Equal(1, service.QueueLength);
-        await Task.WhenAll(fourth, service.FeaturizeFileAsync(ServiceFixture.Photos[4])).WaitAsync(Bound);
-
-        Assert.Equal([1, 2, 2], sizes);
+        Assert.Equal(0, service.BatchesRunAtOnce);
     }
 
     [Fact]
@@ -362,6 +346,17 @@ public sealed class FeaturizerServiceTests(ServiceFixture fixture)
         }
 
         await Assert.ThrowsAsync<ServiceStoppedException>(() => service.FeaturizeFileAsync(ServiceFixture.Photos[0]));
+    }
+
+    private static async Task WaitUntilNoBatchRuns(FeaturizerService service)
+    {
+        // A batch's requests are answered just before its worker counts it ended.
+        var deadline = DateTime.UtcNow + Bound;
+        while (service.BatchesRunning > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a batch was still running long after its requests were answered");
+            await Task.Delay(5);
+        }
     }
 
     private static async Task<float[]> FromImage(FeaturizerService service, string path)

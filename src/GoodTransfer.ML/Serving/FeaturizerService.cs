@@ -98,6 +98,9 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     /// <summary>Batches running now.</summary>
     internal int BatchesRunning => batcher.Running;
 
+    /// <summary>Batches run at once for a lone caller (<see cref="RunAtOnceWhenIdle"/>), neither full nor after the delay.</summary>
+    internal long BatchesRunAtOnce => batcher.BatchesRunAtOnce;
+
     /// <summary>Network runs so far that ran side by side with another batch, each on one core.</summary>
     internal long BatchesRunOnOneCore => runner.BatchesOnOneCore;
 

@@ -18,12 +18,12 @@ public sealed class FeaturizerServiceOptions
     public TimeSpan MaxBatchDelay { get; set; } = FeaturizerServiceDefaults.MaxBatchDelay;
 
     /// <summary>
-    /// Whether a request that finds the service idle runs at once, with whatever is queued, instead of waiting up to
-    /// <see cref="MaxBatchDelay"/> for company (as Triton's dynamic batcher does with no queue delay). Idle: no batch
-    /// is running, and the last batch held one request or ended longer than <see cref="MaxBatchDelay"/> ago; after a
-    /// batch of several, the requests that follow its answers (clients sending their next image) still wait, so that
-    /// they are not split into a batch of one and a batch of the rest. The default is <see langword="true"/>: a lone
-    /// caller gets its answer without the delay. Turn it off to make every batch wait for the delay or a full batch.
+    /// Whether a lone caller's request runs at once, with whatever is queued, instead of waiting up to
+    /// <see cref="MaxBatchDelay"/> for company (as Triton's dynamic batcher does with no queue delay). Lone: when it
+    /// came, nothing was queued or running, and the same held for the request before it. So a caller who sends one
+    /// image after another gets each answer without the delay, while a burst that finds the service empty (clients
+    /// sending their next images as one batch's answers reach them) still waits and runs as one batch. The default is
+    /// <see langword="true"/>; turn it off to make every batch wait for the delay or a full batch.
     /// </summary>
     public bool RunAtOnceWhenIdle { get; set; } = FeaturizerServiceDefaults.RunAtOnceWhenIdle;
 

@@ -5,7 +5,7 @@ namespace GoodTransfer.ML.Serving;
 /// <summary>
 /// The queue of a <see cref="FeaturizerService"/> and the worker threads that empty it: each takes up to
 /// <c>batchSize</c> requests at a time, waiting at most <c>maxDelay</c> after the first of them for the batch
-/// to fill (not at all when <c>runAtOnceWhenIdle</c> and the service is idle: see <see cref="IsIdle"/>), and hands the
+/// to fill (not at all for a lone caller's request when <c>runAtOnceWhenIdle</c>: see <see cref="NextBatch"/>), and hands the
 /// batch to <c>run</c>, with whether it may use every core: true when no other worker is
 /// running a batch and none is left waiting (a lone batch), false when batches run side by side, one per worker.
 /// The queue is bounded; a request cancelled while it waits leaves the queue and is never run.
@@ -24,14 +24,14 @@ internal sealed class RequestBatcher
     private readonly TaskCompletionSource finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool stopping;
     private int running;
-    private int lastBatchSize;
-    private long lastBatchEnded = long.MinValue / 2;
+    private bool lastFoundNone;
+    private long batchesRunAtOnce;
     private int workersLeft;
 
     /// <param name="name">The service, for errors.</param>
     /// <param name="batchSize">The most requests in one batch.</param>
     /// <param name="maxDelay">How long the first request of a batch waits for others, at most.</param>
-    /// <param name="runAtOnceWhenIdle">Whether a request that finds the service idle (<see cref="IsIdle"/>) runs at once, with whatever is queued, instead of waiting for company.</param>
+    /// <param name="runAtOnceWhenIdle">Whether a lone caller's request (see <see cref="NextBatch"/>) runs at once, with whatever is queued, instead of waiting for company.</param>
     /// <param name="maxQueueLength">The most requests waiting.</param>
     /// <param name="workers">How many batches may run at once, each on a thread of its own: one per core on the CPU, 1 on a GPU.</param>
     /// <param name="run">
@@ -79,6 +79,18 @@ internal sealed class RequestBatcher
         }
     }
 
+    /// <summary>Batches that ran at once, neither full nor after the delay, because their first request was a lone caller's.</summary>
+    public long BatchesRunAtOnce
+    {
+        get
+        {
+            lock (gate)
+            {
+                return batchesRunAtOnce;
+            }
+        }
+    }
+
     /// <summary>Queues <paramref name="request"/> and returns its answer; cancelling <paramref name="cancellationToken"/> while it waits drops it.</summary>
     /// <exception cref="ServiceOverloadedException">The queue is full; nothing was queued.</exception>
     /// <exception cref="ServiceStoppedException">The batcher is stopping or stopped.</exception>
@@ -99,6 +111,9 @@ internal sealed class RequestBatcher
             }
 
             request.QueuedAt = Stopwatch.GetTimestamp();
+            var foundNone = queue.Count == 0 && running == 0;
+            request.Lone = foundNone && lastFoundNone;
+            lastFoundNone = foundNone;
             request.Node = queue.AddLast(request);
             Monitor.PulseAll(gate);
         }
@@ -187,7 +202,6 @@ internal sealed class RequestBatcher
                     lock (gate)
                     {
                         running--;
-                        lastBatchEnded = Stopwatch.GetTimestamp();
                     }
                 }
             }
@@ -202,16 +216,13 @@ internal sealed class RequestBatcher
     }
 
     /// <summary>
-    /// Whether a request gains nothing by waiting for company: no batch is running, and either the last batch held one
-    /// request (a lone caller) or it ended longer than the delay ago (a pause). After a batch of several, the next
-    /// requests wait as usual: their callers are likely answering that batch's replies at once (closed-loop clients),
-    /// and running the first alone would split them into a batch of one and a batch of the rest. Under the gate.
-    /// </summary>
-    private bool IsIdle(long now) => running == 0 && (lastBatchSize <= 1 || now - lastBatchEnded > maxDelayTicks);
-
-    /// <summary>
-    /// The next batch, once it is full or its first request has waited long enough (at once when stopping, or when
-    /// <see cref="runAtOnceWhenIdle"/> and <see cref="IsIdle"/>); null once stopping and empty. <paramref name="alone"/>: no other batch is running and no request is left waiting.
+    /// The next batch, once it is full or its first request has waited long enough; null once stopping and empty.
+    /// At once when stopping, and, when <see cref="runAtOnceWhenIdle"/>, when no batch is running and the first
+    /// request is a lone caller's: it found nothing queued or running, and so did the request before it. The second
+    /// condition keeps bursts whole: closed-loop clients answered by one batch send their next images at once, and
+    /// the first of them finds the service empty; run at once, it would split them into a batch of one and a batch
+    /// of the rest, for good (each group then keeps its own rhythm). <paramref name="alone"/>: no other batch is
+    /// running and no request is left waiting.
     /// </summary>
     private List<ServingRequest>? NextBatch(out bool alone)
     {
@@ -232,9 +243,9 @@ internal sealed class RequestBatcher
                 }
 
                 // The deadline of the request now first: another worker may have taken the one before it.
-                var now = Stopwatch.GetTimestamp();
-                var left = first.Value.QueuedAt + maxDelayTicks - now;
-                if (queue.Count < batchSize && !stopping && left > 0 && !(runAtOnceWhenIdle && IsIdle(now)))
+                var left = first.Value.QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
+                var atOnce = queue.Count < batchSize && !stopping && left > 0;
+                if (atOnce && !(runAtOnceWhenIdle && running == 0 && first.Value.Lone))
                 {
                     Monitor.Wait(gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
                     continue;
@@ -250,7 +261,7 @@ internal sealed class RequestBatcher
 
                 alone = running == 0 && queue.Count == 0;
                 running++;
-                lastBatchSize = batch.Count;
+                batchesRunAtOnce += atOnce ? 1 : 0;
                 return batch;
             }
         }

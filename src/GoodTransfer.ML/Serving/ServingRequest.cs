@@ -32,6 +32,9 @@ internal sealed class ServingRequest
 
     /// <summary>When it was queued, in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
     public long QueuedAt { get; set; }
+
+    /// <summary>Whether it, and the request queued before it, found nothing queued or running when queued: a lone caller's.</summary>
+    public bool Lone { get; set; }
 }
 
 /// <summary>The answer to one request: the features, and the prediction if one was asked for.</summary>

@@ -53,14 +53,16 @@ start_silo() { # cluster name -> pid; waits for "ready"
   echo "silo start: $(echo "$(now) - $start" | bc) s" >&2
   awk '/^ready /{print $3; exit}' "$log"
 }
-run_job() { # cluster cpu-threads -> images/s, after a warm-up job of one batch per silo (the silos fit their featurizer)
+run_job() { # cluster cpu-threads [silo pids] -> images/s, after a warm-up job of one batch per silo (the silos fit their featurizer)
   dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list <(head -n 32 "$work/list.txt") --out "$work/warm-$1" \
     --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
-  local out="$work/out-$1"
+  local out="$work/out-$1" silo_before=0 pid
+  for pid in ${3:-}; do silo_before=$(echo "$silo_before + $(cpu_seconds "$pid")" | bc); done
   /usr/bin/time -f "%U %S" -o "$work/time-$1" dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
     --cache "$cache" --images-per-batch "$per_batch" --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
   local seconds; seconds=$(awk '/^seconds /{print $2}' "$work/job-$1.err")
-  echo "$(echo "scale=2; $images / $seconds" | bc) images/s (the job's own process: $(awk '{printf "%.1f", $1 + $2}' "$work/time-$1") CPU s in $seconds s)"
+  local silo_after=0; for pid in ${3:-}; do silo_after=$(echo "$silo_after + $(cpu_seconds "$pid")" | bc); done
+  echo "$(echo "scale=2; $images / $seconds" | bc) images/s (the job's own process: $(awk '{printf "%.1f", $1 + $2}' "$work/time-$1") CPU s in $seconds s$([ -n "${3:-}" ] && echo "; the silos: $(echo "$silo_after - $silo_before" | bc) CPU s in this job"))"
 }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; } # a process's user + system CPU so far
 
@@ -70,7 +72,7 @@ dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.tx
 only_one_silo=${ONE_SILO_ONLY:-0}
 for round in $(seq 1 "${ROUNDS:-2}"); do
   local_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache")
-  echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s)", n / $7, $3}')"
+  echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s; %.1f CPU s featurizing)", n / $7, $3, $9}')"
   if [ "$only_one_silo" != 1 ]; then
     batched_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" --images-per-batch "$per_batch")
     echo "round $round, one process, one Transform per batch of $per_batch: $(echo "$batched_line" | awk -v n="$images" '{printf "%.2f images/s", n / $7}')"
@@ -78,7 +80,7 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
 
   silo=$(start_silo "one-$round" "$round")
   silo_cpu=$(cpu_seconds "$silo")
-  job_line=$(run_job "one-$round" "$(nproc)")
+  job_line=$(run_job "one-$round" "$(nproc)" "$silo")
   echo "round $round, 1 silo ($(nproc) threads) + job: $job_line; the silo: $(echo "$(cpu_seconds "$silo") - $silo_cpu" | bc) CPU s (warm-up job included)"
   kill -9 "$silo" 2>/dev/null || true
 

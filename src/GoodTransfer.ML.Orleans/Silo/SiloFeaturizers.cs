@@ -24,6 +24,10 @@ internal sealed partial class SiloFeaturizers : IDisposable
     {
         turns = new SemaphoreSlim(options.Value.MaxConcurrentBatches);
         this.logger = logger;
+        if (ThreadPoolSpinning.ForThisProcess() is { } advice)
+        {
+            LogThreadPoolSpins(logger, advice);
+        }
     }
 
     /// <summary>Featurizes <paramref name="batch"/> and writes its part, unless the part is complete already.</summary>
@@ -122,6 +126,9 @@ internal sealed partial class SiloFeaturizers : IDisposable
         LogFitted(logger, featurizer.BackboneName, started.Elapsed.TotalSeconds);
         return featurizer;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Advice}")]
+    private static partial void LogThreadPoolSpins(ILogger logger, string advice);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fitted {Backbone} in {Seconds:F1} s")]
     private static partial void LogFitted(ILogger logger, string backbone, double seconds);

@@ -244,8 +244,9 @@ internal sealed class RequestBatcher
 
                 // The deadline of the request now first: another worker may have taken the one before it.
                 var left = first.Value.QueuedAt + maxDelayTicks - Stopwatch.GetTimestamp();
-                var atOnce = queue.Count < batchSize && !stopping && left > 0;
-                if (atOnce && !(runAtOnceWhenIdle && running == 0 && first.Value.Lone))
+                // Early: neither full, nor due, nor stopping. Such a batch waits, unless it is a lone caller's.
+                var early = queue.Count < batchSize && !stopping && left > 0;
+                if (early && !(runAtOnceWhenIdle && running == 0 && first.Value.Lone))
                 {
                     Monitor.Wait(gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
                     continue;
@@ -261,7 +262,7 @@ internal sealed class RequestBatcher
 
                 alone = running == 0 && queue.Count == 0;
                 running++;
-                batchesRunAtOnce += atOnce ? 1 : 0;
+                batchesRunAtOnce += early ? 1 : 0;
                 return batch;
             }
         }

@@ -9,8 +9,8 @@ namespace GoodTransfer.ML;
 /// <summary>
 /// Featurizes (and classifies) images for many concurrent callers, as a web service needs: each call is queued,
 /// and workers run the queue through the featurizer's batched ONNX Runtime session in batches of up to
-/// <see cref="BatchSize"/>, waiting at most <see cref="MaxBatchDelay"/> for a batch to fill while another batch runs
-/// (a request that finds the service idle runs at once). Thread-safe.
+/// <see cref="BatchSize"/>, waiting at most <see cref="MaxBatchDelay"/> for a batch to fill (a lone caller's request
+/// runs at once: <see cref="RunAtOnceWhenIdle"/>). Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>ML.NET's <c>PredictionEngine</c> runs one image per call and is not thread-safe; a pool of them runs
@@ -68,10 +68,10 @@ public sealed class FeaturizerService : IAsyncDisposable, IDisposable
     /// <summary>The most images in one network run.</summary>
     public int BatchSize { get; }
 
-    /// <summary>How long the first request of a batch waits for others to fill it, at most (while another batch runs, when <see cref="RunAtOnceWhenIdle"/>).</summary>
+    /// <summary>How long the first request of a batch waits for others to fill it, at most (a lone caller's not at all, when <see cref="RunAtOnceWhenIdle"/>).</summary>
     public TimeSpan MaxBatchDelay { get; }
 
-    /// <summary>Whether a request that finds no batch running runs at once (<see cref="FeaturizerServiceOptions.RunAtOnceWhenIdle"/>).</summary>
+    /// <summary>Whether a lone caller's request runs at once (<see cref="FeaturizerServiceOptions.RunAtOnceWhenIdle"/>).</summary>
     public bool RunAtOnceWhenIdle { get; }
 
     /// <summary>The most requests waiting for a batch.</summary>

@@ -10,8 +10,8 @@ public sealed class FeaturizerServiceOptions
     public int? BatchSize { get; set; }
 
     /// <summary>
-    /// How long the first request of a batch waits for others to fill it, at most, while another batch is running
-    /// (and always, when <see cref="RunAtOnceWhenIdle"/> is off). The default is 5 ms: next to a ResNet-50 run on
+    /// How long the first request of a batch waits for others to fill it, at most; a lone caller's request does not
+    /// wait (<see cref="RunAtOnceWhenIdle"/>). The default is 5 ms: next to a ResNet-50 run on
     /// a CPU (tens of milliseconds an image) it costs little, and under load the next batch fills from the queue
     /// without waiting. <see cref="TimeSpan.Zero"/> runs whatever is queued at once.
     /// </summary>

@@ -23,6 +23,9 @@ using static BenchProcess;
 //                                                  peak resident set of the CPU path by worker count (CpuThreads),
 //                                                  one fresh process each (MemoryPerWorker.cs)
 //   ... -- --int8 [--passes 7 --images 32]         raw ONNX Runtime images/s of the float32 and int8 graphs, batch 1 and 8
+//   ... -- --batch-sizes [--sizes 1,8,16,32 --images 64 --passes 3]
+//                                                  raw ONNX Runtime images/s of the float32 graph by batch size, one
+//                                                  single-threaded run per core and one run on every core (BatchSizes.cs)
 //   ... -- --preprocess [--images 64 --passes 5]   milliseconds per image of decoding, resizing and the tensor, on one core
 //          [--photos DIR]                         (the JPEGs of DIR instead of the test fixtures')
 //   dotnet run -c Release -p:Gpu=true --project bench/GoodTransfer.ML.Benchmarks -- --gpu [--device 0 --batch 64 --images 512 --passes 3]
@@ -65,6 +68,14 @@ if (args.Contains("--int8"))
     // The fixture JPEGs in name order: the first half calibrates, the second half is held out for the cosine check.
     var photos = Directory.GetFiles(Path.Combine(repo, "tests/GoodTransfer.ML.Tests/Fixtures/images"), "*.jpg").Order().ToList();
     Int8Throughput.Run(checkpoint, photos, IntOption("--passes", 7), IntOption("--images", 32), work.FullName);
+    work.Delete(recursive: true);
+    return 0;
+}
+
+if (args.Contains("--batch-sizes"))
+{
+    var sizes = (StringOption("--sizes") ?? "1,8,16,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+    BatchSizes.Run(checkpoint, sizes, TestPhotos(repo, 1), IntOption("--images", 64), IntOption("--passes", 3), work.FullName);
     work.Delete(recursive: true);
     return 0;
 }

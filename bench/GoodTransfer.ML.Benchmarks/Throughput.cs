@@ -139,7 +139,8 @@ internal static class Throughput
         Console.WriteLine(Invariant($"{count} images in {clock.Elapsed.TotalSeconds:F1} s; peak working set {process.PeakWorkingSet64 / 1e6:F0} MB"));
     }
 
-    private static double RawOrt(string model, int images, int batch)
+    /// <summary>Images per second of one session on every core (the intra-op threads) over <paramref name="images"/> images in batches of <paramref name="batch"/>, after one warm-up run.</summary>
+    internal static double RawOrt(string model, int images, int batch)
     {
         using var options = new SessionOptions { IntraOpNumThreads = Environment.ProcessorCount, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         using var session = new InferenceSession(model, options);
@@ -150,7 +151,7 @@ internal static class Throughput
     /// Images per second of one single-threaded session run by one thread per core at once, each on a batch of
     /// its own (as the featurizer runs on the CPU), after one warm-up run on each: the network alone.
     /// </summary>
-    private static double RawOrtPerCore(string model, int images, int batch)
+    internal static double RawOrtPerCore(string model, int images, int batch)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         using var session = new InferenceSession(model, options);
@@ -309,7 +310,7 @@ internal static class Throughput
     }
 
     /// <summary>The median of each measurement over <paramref name="passes"/> passes that run them all in turn, after one warm-up of each.</summary>
-    private static double[] Alternating(int passes, IReadOnlyList<Func<double>> measurements)
+    internal static double[] Alternating(int passes, IReadOnlyList<Func<double>> measurements)
     {
         foreach (var measure in measurements)
         {

@@ -62,19 +62,27 @@ internal static class Throughput
         var inputs = new (string Name, IDataView Data, string Column)[] { ("paths", data, "Path"), ("LoadImages", loaded, "Image"), ("bytes", bytes, "Bytes") };
 
         // Every measurement runs once per pass, in turn, so that a shared machine's load falls on all of them
-        // alike; each figure is the median over the passes.
-        var measured = Alternating(passes, [
+        // alike; each figure is the median over the passes. Each featurizer run also follows a raw run of its own
+        // precision, just before it: the median of those pairs' ratios is what a host whose speed drifts between
+        // minutes disturbs least.
+        var featurizers = inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count, steady)))
+            .Concat(inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))))
+            .ToList();
+        var pairedRaw = featurizers.Select((_, f) => (Func<double>)(() => RawOrt(f < inputs.Length ? batched : int8Batched, images.Count, 8))).ToList();
+        var runs = AlternatingPasses(passes, [
             () => RawOrt(batched, images.Count, 1),
             () => RawOrt(batched, images.Count, 8),
             () => RawOrt(int8Batched, images.Count, 8),
             () => RawOrtPerCore(batched, images.Count, 8),
             () => RawOrtPerCore(int8Batched, images.Count, 8),
-            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count, steady))),
-            .. inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))),
+            .. featurizers.SelectMany((featurize, f) => new[] { pairedRaw[f], featurize }),
         ]);
+        var measured = runs.Select(MedianOf).ToArray();
         var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (measured[0], measured[1], measured[2], measured[3], measured[4]);
-        var ours = measured[5..(5 + inputs.Length)];
-        var oursInt8 = measured[(5 + inputs.Length)..];
+        var featurized = Enumerable.Range(0, featurizers.Count).Select(f => measured[5 + (2 * f) + 1]).ToArray();
+        var paired = Enumerable.Range(0, featurizers.Count).Select(f => MedianOf(runs[5 + (2 * f) + 1].Zip(runs[5 + (2 * f)], (ours, raw) => ours / raw).ToList())).ToArray();
+        var ours = featurized[..inputs.Length];
+        var oursInt8 = featurized[inputs.Length..];
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);
         Console.WriteLine();
         Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
@@ -100,6 +108,7 @@ internal static class Throughput
 
         Console.WriteLine();
         Console.WriteLine(Invariant($"Featurizer / raw ONNX Runtime on the same graph, paths, LoadImages, bytes: float32 {string.Join(", ", ours.Select(o => (o / raw8).ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", oursInt8.Select(o => (o / rawInt8).ToString("F2", CultureInfo.InvariantCulture)))}."));
+        Console.WriteLine(Invariant($"Each featurizer run against a raw run of its precision just before it, median of the {passes} pairs' ratios, paths, LoadImages, bytes: float32 {string.Join(", ", paired[..inputs.Length].Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", paired[inputs.Length..].Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}."));
         Console.WriteLine(Invariant($"First Fit on an empty cache (read, convert, write both ONNX forms, open the session): {fitSeconds:F2} s; int8 Fit (also calibrates on {int8Options.CalibrationImages.Count} photos and quantizes): {int8FitSeconds:F2} s."));
         var (firstFloat, laterFloat) = FirstRuns(batched, 8);
         var (firstInt8, laterInt8) = FirstRuns(int8Batched, 8);
@@ -310,7 +319,11 @@ internal static class Throughput
     }
 
     /// <summary>The median of each measurement over <paramref name="passes"/> passes that run them all in turn, after one warm-up of each.</summary>
-    internal static double[] Alternating(int passes, IReadOnlyList<Func<double>> measurements)
+    internal static double[] Alternating(int passes, IReadOnlyList<Func<double>> measurements) =>
+        [.. AlternatingPasses(passes, measurements).Select(MedianOf)];
+
+    /// <summary>Each measurement's value in each of <paramref name="passes"/> passes that run them all in turn, after one warm-up of each.</summary>
+    private static List<double>[] AlternatingPasses(int passes, IReadOnlyList<Func<double>> measurements)
     {
         foreach (var measure in measurements)
         {
@@ -326,8 +339,10 @@ internal static class Throughput
             }
         }
 
-        return [.. values.Select(v => v.Order().ElementAt(v.Count / 2))];
+        return values;
     }
+
+    private static double MedianOf(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     /// <summary>The median of <paramref name="passes"/> measurements, after one warm-up.</summary>
     internal static double Median(int passes, Func<double> measure)

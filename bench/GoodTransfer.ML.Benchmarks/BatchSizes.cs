@@ -1,6 +1,5 @@
 using System.Globalization;
 using GoodTransfer.ML;
-using Microsoft.ML;
 
 /// <summary>
 /// Whether batching buys throughput on this CPU: raw ONNX Runtime on the float32 ResNet-50 graph at several batch sizes,
@@ -10,22 +9,15 @@ using Microsoft.ML;
 /// </summary>
 internal static class BatchSizes
 {
-    public static void Run(string checkpoint, IReadOnlyList<int> sizes, IReadOnlyList<string> photos, int images, int passes, string work)
+    public static void Run(string checkpoint, IReadOnlyList<int> sizes, int images, int passes, string work)
     {
         if (sizes.Count == 0 || sizes.Any(s => s < 1 || images % s != 0))
         {
             throw new ArgumentException($"Each batch size must divide --images ({images}): {string.Join(",", sizes)}.");
         }
 
-        // Fit once to convert the checkpoint into the cache, as the featurizer does; the batch graph is what it runs.
-        var cache = Path.Combine(work, "cache");
-        var mlContext = new MLContext(seed: 1);
-        var data = mlContext.Data.LoadFromEnumerable(photos.Take(1).Select(p => new Throughput.PathRow { Path = p }).ToArray());
-        using (mlContext.Transforms.GoodTransferFeaturize(Backbone.FromFile(checkpoint), inputColumnName: "Path", options: new GoodTransferOptions { CacheDirectory = cache }).Fit(data))
-        {
-        }
-
-        var model = Directory.GetFiles(Path.Combine(cache, "onnx")).Single(f => f.EndsWith("layer4-batch.onnx", StringComparison.Ordinal));
+        var model = Path.Combine(work, "resnet50-fp32.onnx");
+        Backbone.FromFile(checkpoint).ExportOnnx(model);
         var measured = Throughput.Alternating(passes, [
             .. sizes.Select(size => (Func<double>)(() => Throughput.RawOrtPerCore(model, images, size))),
             .. sizes.Select(size => (Func<double>)(() => Throughput.RawOrt(model, images, size))),

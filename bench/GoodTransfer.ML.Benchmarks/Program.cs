@@ -75,7 +75,7 @@ if (args.Contains("--int8"))
 if (args.Contains("--batch-sizes"))
 {
     var sizes = (StringOption("--sizes") ?? "1,8,16,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-    BatchSizes.Run(checkpoint, sizes, TestPhotos(repo, 1), IntOption("--images", 64), IntOption("--passes", 3), work.FullName);
+    BatchSizes.Run(checkpoint, sizes, IntOption("--images", 64), IntOption("--passes", 3), work.FullName);
     work.Delete(recursive: true);
     return 0;
 }

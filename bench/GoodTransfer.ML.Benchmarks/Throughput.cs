@@ -69,18 +69,18 @@ internal static class Throughput
             .Concat(inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))))
             .ToList();
         var pairedRaw = featurizers.Select((_, f) => (Func<double>)(() => RawOrt(f < inputs.Length ? batched : int8Batched, images.Count, 8))).ToList();
-        var runs = AlternatingPasses(passes, [
+        Func<double>[] raws = [
             () => RawOrt(batched, images.Count, 1),
             () => RawOrt(batched, images.Count, 8),
             () => RawOrt(int8Batched, images.Count, 8),
             () => RawOrtPerCore(batched, images.Count, 8),
             () => RawOrtPerCore(int8Batched, images.Count, 8),
-            .. featurizers.SelectMany((featurize, f) => new[] { pairedRaw[f], featurize }),
-        ]);
-        var measured = runs.Select(MedianOf).ToArray();
-        var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (measured[0], measured[1], measured[2], measured[3], measured[4]);
-        var featurized = Enumerable.Range(0, featurizers.Count).Select(f => measured[5 + (2 * f) + 1]).ToArray();
-        var paired = Enumerable.Range(0, featurizers.Count).Select(f => MedianOf(runs[5 + (2 * f) + 1].Zip(runs[5 + (2 * f)], (ours, raw) => ours / raw).ToList())).ToArray();
+        ];
+        var runs = AlternatingPasses(passes, [.. raws, .. featurizers.SelectMany((featurize, f) => new[] { pairedRaw[f], featurize })]);
+        var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (MedianOf(runs[0]), MedianOf(runs[1]), MedianOf(runs[2]), MedianOf(runs[3]), MedianOf(runs[4]));
+        var pairs = runs[raws.Length..].Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1])).ToList();
+        var featurized = pairs.Select(pair => MedianOf(pair.Ours)).ToArray();
+        var paired = pairs.Select(pair => MedianOf([.. pair.Ours.Zip(pair.Raw, (ours, raw) => ours / raw)])).ToArray();
         var ours = featurized[..inputs.Length];
         var oursInt8 = featurized[inputs.Length..];
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);

@@ -2,14 +2,16 @@
 # The Orleans cluster against one process on the same cores, with a full-size ResNet-50 (random weights; speed does
 # not depend on them). Not a test: prints figures, with the CPU model, for README's "Featurizing on a cluster".
 #   bash bench/orleans/cluster-benchmark.sh [IMAGES [IMAGES_PER_BATCH]]
-#   (defaults: 1024 images in batches of 256, the job's default; about 15 minutes on 2 cores)
+#   (defaults: 1024 images in batches of 256, the job's default; about 20 minutes on 2 cores)
 #   ROUNDS=4 ONE_SILO_ONLY=1 bash bench/orleans/cluster-benchmark.sh   (one process against 1 silo + job only, 4 rounds)
+#   JOBS=3 ...: the timed job runs three times on each round's silos (default 2): the first on new silos pays their JIT
+#   warm-up (Orleans' periodic code reaches its 30 calls and is recompiled over the first minute), later ones do not.
 # Needs redis-server, python3-torch (to make the checkpoint once) and a Release build of the cluster-check program:
 #   dotnet build tests/GoodTransfer.ML.Orleans.ClusterCheck -c Release
 # Measures: images/s of one process (the featurizer on all cores, after its fit), of one process that runs one Transform
 # per batch as a silo does, and of a job on 1 silo (all cores) and on 2 silos (one core each), the same images and
 # batches, after a warm-up job that makes the silos fit (the job's time still includes its client's first calls and the
-# last batch's tail); silo start (process start to joined); kill -9 of one of 3 silos
+# last batch's tail), then again on the same silos; silo start (process start to joined); kill -9 of one of 3 silos
 # mid-run to the first of its batches sent again; a grain call's round trip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,23 +55,27 @@ start_silo() { # cluster name -> pid; waits for "ready"
   echo "silo start: $(echo "$(now) - $start" | bc) s" >&2
   awk '/^ready /{print $3; exit}' "$log"
 }
-run_job() { # cluster cpu-threads [silo pids] -> images/s, after a warm-up job of one batch per silo (the silos fit their featurizer)
-  dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list <(head -n 32 "$work/list.txt") --out "$work/warm-$1" \
-    --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
-  local out="$work/out-$1" silo_before=0 pid
-  for pid in ${3:-}; do silo_before=$(echo "$silo_before + $(cpu_seconds "$pid")" | bc); done
+run_job() { # cluster cpu-threads job [silo pids] -> images/s of that job; job 1 follows a warm-up job of 32 images (the silos fit their featurizer)
+  if [ "$3" = 1 ]; then
+    dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list <(head -n 32 "$work/list.txt") --out "$work/warm-$1" \
+      --cache "$cache" --images-per-batch 16 --cpu-threads "$2" > /dev/null 2>&1
+  fi
+  local out="$work/out-$1-$3" silo_before=0 pid
+  for pid in ${4:-}; do silo_before=$(echo "$silo_before + $(cpu_seconds "$pid")" | bc); done
   /usr/bin/time -f "%U %S" -o "$work/time-$1" dotnet "$exe" job --redis "$redis" --cluster "$1" --checkpoint "$checkpoint" --list "$work/list.txt" --out "$out" \
-    --cache "$cache" --images-per-batch "$per_batch" --cpu-threads "$2" > "$work/job-$1.log" 2> "$work/job-$1.err"
-  local seconds; seconds=$(awk '/^seconds /{print $2}' "$work/job-$1.err")
-  local silo_after=0; for pid in ${3:-}; do silo_after=$(echo "$silo_after + $(cpu_seconds "$pid")" | bc); done
-  echo "$(echo "scale=2; $images / $seconds" | bc) images/s (the job's own process: $(awk '{printf "%.1f", $1 + $2}' "$work/time-$1") CPU s in $seconds s$([ -n "${3:-}" ] && echo "; the silos: $(echo "$silo_after - $silo_before" | bc) CPU s in this job"))"
+    --cache "$cache" --images-per-batch "$per_batch" --cpu-threads "$2" > "$work/job-$1-$3.log" 2> "$work/job-$1-$3.err"
+  local seconds; seconds=$(awk '/^seconds /{print $2}' "$work/job-$1-$3.err")
+  local silo_after=0; for pid in ${4:-}; do silo_after=$(echo "$silo_after + $(cpu_seconds "$pid")" | bc); done
+  echo "$(echo "scale=2; $images / $seconds" | bc) images/s (the job's own process: $(awk '{printf "%.1f", $1 + $2}' "$work/time-$1") CPU s in $seconds s$([ -n "${4:-}" ] && echo "; the silos: $(echo "$silo_after - $silo_before" | bc) CPU s in this job"))"
 }
+job_name() { [ "$1" = 1 ] && echo "first job on new silos" || echo "job $1 on the same silos"; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$1/stat"; } # a process's user + system CPU so far
 
 # Convert the checkpoint into the cache once, so that no run below pays for it.
 dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.txt") --cache "$cache" > /dev/null
 
 only_one_silo=${ONE_SILO_ONLY:-0}
+jobs=${JOBS:-2}
 for round in $(seq 1 "${ROUNDS:-2}"); do
   local_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache")
   echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s; %.1f CPU s featurizing)", n / $7, $3, $9}')"
@@ -79,14 +85,16 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
   fi
 
   silo=$(start_silo "one-$round" "$round")
-  silo_cpu=$(cpu_seconds "$silo")
-  job_line=$(run_job "one-$round" "$(nproc)" "$silo")
-  echo "round $round, 1 silo ($(nproc) threads) + job: $job_line; the silo: $(echo "$(cpu_seconds "$silo") - $silo_cpu" | bc) CPU s (warm-up job included)"
+  for job in $(seq 1 "$jobs"); do
+    echo "round $round, 1 silo ($(nproc) threads) + job, $(job_name "$job"): $(run_job "one-$round" "$(nproc)" "$job" "$silo")"
+  done
   kill -9 "$silo" 2>/dev/null || true
 
   [ "$only_one_silo" = 1 ] && continue
   a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)
-  echo "round $round, 2 silos (1 thread each) + job: $(run_job "two-$round" 1)"
+  for job in $(seq 1 "$jobs"); do
+    echo "round $round, 2 silos (1 thread each) + job, $(job_name "$job"): $(run_job "two-$round" 1 "$job" "$a $b")"
+  done
   kill -9 "$a" "$b" 2>/dev/null || true
 done
 

@@ -2,7 +2,7 @@
 # The Orleans cluster against one process on the same cores, with a full-size ResNet-50 (random weights; speed does
 # not depend on them). Not a test: prints figures, with the CPU model, for README's "Featurizing on a cluster".
 #   bash bench/orleans/cluster-benchmark.sh [IMAGES [IMAGES_PER_BATCH]]
-#   (defaults: 1024 images in batches of 256, the job's default; about 20 minutes on 2 cores)
+#   (defaults: 1024 images in batches of 256, the job's default; about 22 minutes on 2 cores)
 #   ROUNDS=4 ONE_SILO_ONLY=1 bash bench/orleans/cluster-benchmark.sh   (one process against 1 silo + job only, 4 rounds)
 #   JOBS=3 ...: the timed job runs three times on each round's silos (default 2): the first on new silos pays their JIT
 #   warm-up (Orleans' periodic code reaches its 30 calls and is recompiled over the first minute), later ones do not.
@@ -11,7 +11,8 @@
 # Measures: images/s of one process (the featurizer on all cores, after its fit), of one process that runs one Transform
 # per batch as a silo does, and of a job on 1 silo (all cores) and on 2 silos (one core each), the same images and
 # batches, after a warm-up job that makes the silos fit (the job's time still includes its client's first calls and the
-# last batch's tail), then again on the same silos; silo start (process start to joined); kill -9 of one of 3 silos
+# last batch's tail), then again on the same silos, each job as a ratio to the mean of one process's runs before and
+# after the round's silos; silo start (process start to joined); kill -9 of one of 3 silos
 # mid-run to the first of its batches sent again; a grain call's round trip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,26 +77,43 @@ dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.tx
 
 only_one_silo=${ONE_SILO_ONLY:-0}
 jobs=${JOBS:-2}
+one_process() { # -> images/s of one process on every core (after its fit), and its fit and CPU in words
+  dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" \
+    | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s; %.1f CPU s featurizing)", n / $7, $3, $9}'
+}
 for round in $(seq 1 "${ROUNDS:-2}"); do
-  local_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache")
-  echo "round $round, one process ($(nproc) threads): $(echo "$local_line" | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s; %.1f CPU s featurizing)", n / $7, $3, $9}')"
+  before=$(one_process)
+  echo "round $round, one process ($(nproc) threads): $before"
   if [ "$only_one_silo" != 1 ]; then
     batched_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" --images-per-batch "$per_batch")
     echo "round $round, one process, one Transform per batch of $per_batch: $(echo "$batched_line" | awk -v n="$images" '{printf "%.2f images/s", n / $7}')"
   fi
 
+  labels=(); rates=()
   silo=$(start_silo "one-$round" "$round")
   for job in $(seq 1 "$jobs"); do
-    echo "round $round, 1 silo ($(nproc) threads) + job, $(job_name "$job"): $(run_job "one-$round" "$(nproc)" "$job" "$silo")"
+    labels+=("1 silo ($(nproc) threads) + job, $(job_name "$job")")
+    line=$(run_job "one-$round" "$(nproc)" "$job" "$silo"); rates+=("${line%% *}")
+    echo "round $round, ${labels[-1]}: $line"
   done
   kill -9 "$silo" 2>/dev/null || true
 
-  [ "$only_one_silo" = 1 ] && continue
-  a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)
-  for job in $(seq 1 "$jobs"); do
-    echo "round $round, 2 silos (1 thread each) + job, $(job_name "$job"): $(run_job "two-$round" 1 "$job" "$a $b")"
+  if [ "$only_one_silo" != 1 ]; then
+    a=$(start_silo "two-$round" a); b=$(start_silo "two-$round" b)
+    for job in $(seq 1 "$jobs"); do
+      labels+=("2 silos (1 thread each) + job, $(job_name "$job")")
+      line=$(run_job "two-$round" 1 "$job" "$a $b"); rates+=("${line%% *}")
+      echo "round $round, ${labels[-1]}: $line"
+    done
+    kill -9 "$a" "$b" 2>/dev/null || true
+  fi
+
+  # The host's speed drifts between minutes: each job is set against the mean of one process's runs before and after it.
+  after=$(one_process)
+  echo "round $round, one process again, after the silos: $after"
+  for i in "${!labels[@]}"; do
+    echo "round $round, ${labels[$i]}: $(awk -v r="${rates[$i]}" -v x="${before%% *}" -v y="${after%% *}" 'BEGIN {printf "%.3f", 2 * r / (x + y)}') of one process (the mean of its runs before and after)"
   done
-  kill -9 "$a" "$b" 2>/dev/null || true
 done
 
 [ "$only_one_silo" = 1 ] && exit 0

@@ -77,16 +77,16 @@ dotnet "$exe" local --checkpoint "$checkpoint" --list <(head -n 1 "$work/list.tx
 
 only_one_silo=${ONE_SILO_ONLY:-0}
 jobs=${JOBS:-2}
-one_process() { # -> images/s of one process on every core (after its fit), and its fit and CPU in words
-  dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" \
+one_process() { # [--images-per-batch N] -> images/s of one process on every core (after its fit), and its fit and CPU in words
+  dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" "$@" \
     | awk -v n="$images" '{printf "%.2f images/s (fit %.1f s; %.1f CPU s featurizing)", n / $7, $3, $9}'
 }
 for round in $(seq 1 "${ROUNDS:-2}"); do
   before=$(one_process)
   echo "round $round, one process ($(nproc) threads): $before"
   if [ "$only_one_silo" != 1 ]; then
-    batched_line=$(dotnet "$exe" local --checkpoint "$checkpoint" --list "$work/list.txt" --cpu-threads "$(nproc)" --cache "$cache" --images-per-batch "$per_batch")
-    echo "round $round, one process, one Transform per batch of $per_batch: $(echo "$batched_line" | awk -v n="$images" '{printf "%.2f images/s", n / $7}')"
+    batched=$(one_process --images-per-batch "$per_batch")
+    echo "round $round, one process, one Transform per batch of $per_batch: ${batched%% (*}"
   fi
 
   labels=(); rates=()

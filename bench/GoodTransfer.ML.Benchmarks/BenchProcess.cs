@@ -63,6 +63,37 @@ internal static class BenchProcess
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
+    /// <summary>
+    /// A distribution-free interval for the median of <paramref name="values"/>: the k-th smallest and k-th largest, k the
+    /// largest for which the two bound the true median with probability at least 95 % (each value falls below the median with
+    /// probability one half, so the count below is binomial), and that probability. Too few values for 95 % (five or fewer)
+    /// give the smallest and largest, and the lower probability they have (94 % for five).
+    /// </summary>
+    public static (double Low, double High, double Coverage) MedianInterval(IReadOnlyList<double> values)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(values.Count, 1);
+        var sorted = values.Order().ToArray();
+        var n = sorted.Length;
+
+        // below: P(fewer than k values under the median) for the next k; one side's miss for the bounds k-th from each end.
+        var term = Math.Pow(0.5, n);
+        var below = term;
+        var k = 1;
+        while (k < (n + 1) / 2)
+        {
+            term *= (double)(n - k + 1) / k;
+            if (2 * (below + term) > 0.05)
+            {
+                break;
+            }
+
+            below += term;
+            k++;
+        }
+
+        return (sorted[k - 1], sorted[n - k], 1 - (2 * below));
+    }
+
     public static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -14,7 +14,9 @@ using static BenchProcess;
 //   ... -- --throughput [--images 64 --passes 3]   images/s of the featurizer from paths, LoadImages and bytes, float32
 //                                                  and int8, raw ONNX Runtime on both graphs, stock ML.NET, and the
 //                                                  first Fit's conversion time, in one run; with --steady each
-//                                                  featurizer is timed on its second pass (its session warm)
+//                                                  featurizer is timed on its second pass (its session warm); with
+//                                                  --precision Int8 (or Float32) only that precision's pairs of a raw
+//                                                  run and a featurizer run, for many passes (--passes 40)
 //   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each
@@ -103,7 +105,8 @@ if (args.Contains("--throughput") || args.Contains("--soak"))
     }
     else
     {
-        Throughput.Run(checkpoint, photos, IntOption("--passes", 3), work.FullName, steady: args.Contains("--steady"));
+        Precision? only = StringOption("--precision") is { } precision ? Enum.Parse<Precision>(precision, ignoreCase: true) : null;
+        Throughput.Run(checkpoint, photos, IntOption("--passes", 3), work.FullName, steady: args.Contains("--steady"), only);
     }
 
     work.Delete(recursive: true);

@@ -25,7 +25,11 @@ internal static class Throughput
     /// <param name="passes">Passes over every measurement; each figure is the median.</param>
     /// <param name="work">A scratch folder for the cache.</param>
     /// <param name="steady">Whether each featurizer is timed on its second pass over the data rather than its first (the first run of a new session pays its warm-up, which the raw figures leave out).</param>
-    public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work, bool steady)
+    /// <param name="only">
+    /// One precision's pairs alone (each featurizer run against a raw run of its precision just before it), without the
+    /// table's other rows: what many passes, and so a narrow interval around the paired ratios, can afford.
+    /// </param>
+    public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work, bool steady, Precision? only = null)
     {
         var cache = Path.Combine(work, "cache");
         var options = new GoodTransferOptions { CacheDirectory = cache, CpuThreads = Environment.ProcessorCount };
@@ -65,6 +69,29 @@ internal static class Throughput
         // alike; each figure is the median over the passes. Each featurizer run also follows a raw run of its own
         // precision, just before it: the median of those pairs' ratios is what a host whose speed drifts between
         // minutes disturbs least.
+        var timed = $"each featurizer timed on its {(steady ? "second pass (--steady)" : "first pass after Fit")}, JPEGs decoded by {GoodTransfer.ML.Imaging.TurboJpeg.Status}";
+        if (only is { } precision)
+        {
+            if (precision is not (Precision.Float32 or Precision.Int8))
+            {
+                throw new ArgumentException($"--precision takes Float32 or Int8, not {precision}.", nameof(only));
+            }
+
+            var (model, chosen) = precision == Precision.Int8 ? (int8Batched, int8Options) : (batched, options);
+            var onlyPairs = AlternatingPasses(passes, [.. inputs.SelectMany(i => new Func<double>[] { () => RawOrt(model, images.Count, 8), () => FeaturizeFrom(mlContext, backbone, chosen, i.Data, i.Column, images.Count, steady) })])
+                .Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1])).ToList();
+            Console.WriteLine();
+            Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
+            Console.WriteLine(Invariant($"{precision} alone, ResNet-50 at 224x224, {images.Count} JPEG files, {passes} passes, {timed}; each featurizer run against a raw run (batch 8, every core) just before it:"));
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                var (rawRates, ourRates) = onlyPairs[i];
+                Console.WriteLine(Invariant($"  from {inputs[i].Name}: raw {MedianOf(rawRates):F1}, featurizer {MedianOf(ourRates):F1} images/s (medians); paired ratio {PairedRatio(rawRates, ourRates)}; ratios {string.Join(" ", ourRates.Zip(rawRates, (o, r) => (o / r).ToString("F2", CultureInfo.InvariantCulture)))}"));
+            }
+
+            return;
+        }
+
         var featurizers = inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count, steady)))
             .Concat(inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))))
             .ToList();
@@ -80,13 +107,13 @@ internal static class Throughput
         var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (MedianOf(runs[0]), MedianOf(runs[1]), MedianOf(runs[2]), MedianOf(runs[3]), MedianOf(runs[4]));
         var pairs = runs[raws.Length..].Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1])).ToList();
         var featurized = pairs.Select(pair => MedianOf(pair.Ours)).ToArray();
-        var paired = pairs.Select(pair => MedianOf([.. pair.Ours.Zip(pair.Raw, (ours, raw) => ours / raw)])).ToArray();
+        var paired = pairs.Select(pair => PairedRatio(pair.Raw, pair.Ours)).ToArray();
         var ours = featurized[..inputs.Length];
         var oursInt8 = featurized[inputs.Length..];
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);
         Console.WriteLine();
         Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
-        Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s), each featurizer timed on its {(steady ? "second pass (--steady)" : "first pass after Fit")}, JPEGs decoded by {GoodTransfer.ML.Imaging.TurboJpeg.Status}:"));
+        Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s), {timed}:"));
         Console.WriteLine();
         Console.WriteLine("| pipeline | images/s | vs raw ONNX Runtime, same graph, batch 8 |");
         Console.WriteLine("|---|---|---|");
@@ -108,7 +135,7 @@ internal static class Throughput
 
         Console.WriteLine();
         Console.WriteLine(Invariant($"Featurizer / raw ONNX Runtime on the same graph, paths, LoadImages, bytes: float32 {string.Join(", ", ours.Select(o => (o / raw8).ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", oursInt8.Select(o => (o / rawInt8).ToString("F2", CultureInfo.InvariantCulture)))}."));
-        Console.WriteLine(Invariant($"Each featurizer run against a raw run of its precision just before it, median of the {passes} pairs' ratios, paths, LoadImages, bytes: float32 {string.Join(", ", paired[..inputs.Length].Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", paired[inputs.Length..].Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}."));
+        Console.WriteLine(Invariant($"Each featurizer run against a raw run of its precision just before it, median of the {passes} pairs' ratios (and an interval for it), paths, LoadImages, bytes: float32 {string.Join(", ", paired[..inputs.Length])}; int8 {string.Join(", ", paired[inputs.Length..])}."));
         Console.WriteLine(Invariant($"First Fit on an empty cache (read, convert, write both ONNX forms, open the session): {fitSeconds:F2} s; int8 Fit (also calibrates on {int8Options.CalibrationImages.Count} photos and quantizes): {int8FitSeconds:F2} s."));
         var (firstFloat, laterFloat) = FirstRuns(batched, 8);
         var (firstInt8, laterInt8) = FirstRuns(int8Batched, 8);
@@ -343,6 +370,14 @@ internal static class Throughput
     }
 
     private static double MedianOf(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>The median of the pairs' ratios, featurizer to raw, and the distribution-free interval around it, as "0.97 (95 % 0.95-0.99)".</summary>
+    private static string PairedRatio(List<double> raw, List<double> ours)
+    {
+        List<double> ratios = [.. ours.Zip(raw, (o, r) => o / r)];
+        var (low, high, coverage) = BenchProcess.MedianInterval(ratios);
+        return Invariant($"{MedianOf(ratios):F2} ({coverage * 100:F0} % {low:F2}-{high:F2})");
+    }
 
     /// <summary>The median of <paramref name="passes"/> measurements, after one warm-up.</summary>
     internal static double Median(int passes, Func<double> measure)

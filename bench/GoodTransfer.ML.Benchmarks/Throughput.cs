@@ -136,6 +136,7 @@ internal static class Throughput
         Console.WriteLine();
         Console.WriteLine(Invariant($"Featurizer / raw ONNX Runtime on the same graph, paths, LoadImages, bytes: float32 {string.Join(", ", ours.Select(o => (o / raw8).ToString("F2", CultureInfo.InvariantCulture)))}; int8 {string.Join(", ", oursInt8.Select(o => (o / rawInt8).ToString("F2", CultureInfo.InvariantCulture)))}."));
         Console.WriteLine(Invariant($"Each featurizer run against a raw run of its precision just before it, median of the {passes} pairs' ratios (and an interval for it), paths, LoadImages, bytes: float32 {string.Join(", ", paired[..inputs.Length])}; int8 {string.Join(", ", paired[inputs.Length..])}."));
+        Console.WriteLine(Invariant($"The raw runs of those pairs (medians, images/s): float32 {string.Join(" / ", pairs[..inputs.Length].Select(pair => MedianOf(pair.Raw).ToString("F1", CultureInfo.InvariantCulture)))} against the table's {raw8:F1}; int8 {string.Join(" / ", pairs[inputs.Length..].Select(pair => MedianOf(pair.Raw).ToString("F1", CultureInfo.InvariantCulture)))} against {rawInt8:F1}."));
         Console.WriteLine(Invariant($"First Fit on an empty cache (read, convert, write both ONNX forms, open the session): {fitSeconds:F2} s; int8 Fit (also calibrates on {int8Options.CalibrationImages.Count} photos and quantizes): {int8FitSeconds:F2} s."));
         var (firstFloat, laterFloat) = FirstRuns(batched, 8);
         var (firstInt8, laterInt8) = FirstRuns(int8Batched, 8);

@@ -31,6 +31,11 @@ internal static class Throughput
     /// </param>
     public static void Run(string checkpoint, IReadOnlyList<string> images, int passes, string work, bool steady, Precision? only = null)
     {
+        if (only is not (null or Precision.Float32 or Precision.Int8))
+        {
+            throw new ArgumentException($"--precision takes Float32 or Int8, not {only}.", nameof(only));
+        }
+
         var cache = Path.Combine(work, "cache");
         var options = new GoodTransferOptions { CacheDirectory = cache, CpuThreads = Environment.ProcessorCount };
         var mlContext = new MLContext(seed: 1);
@@ -70,18 +75,19 @@ internal static class Throughput
         // precision, just before it: the median of those pairs' ratios is what a host whose speed drifts between
         // minutes disturbs least.
         var timed = $"each featurizer timed on its {(steady ? "second pass (--steady)" : "first pass after Fit")}, JPEGs decoded by {GoodTransfer.ML.Imaging.TurboJpeg.Status}";
+        var machine = Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}");
+
+        // For each input, a raw run on the model (batch 8, every core) and then the featurizer with these options.
+        Func<double>[] PairsOf(string model, GoodTransferOptions featurizerOptions) =>
+            [.. inputs.SelectMany(i => new Func<double>[] { () => RawOrt(model, images.Count, 8), () => FeaturizeFrom(mlContext, backbone, featurizerOptions, i.Data, i.Column, images.Count, steady) })];
+        static List<(List<double> Raw, List<double> Ours)> Paired(IEnumerable<List<double>> runs) =>
+            [.. runs.Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1]))];
+
         if (only is { } precision)
         {
-            if (precision is not (Precision.Float32 or Precision.Int8))
-            {
-                throw new ArgumentException($"--precision takes Float32 or Int8, not {precision}.", nameof(only));
-            }
-
-            var (model, chosen) = precision == Precision.Int8 ? (int8Batched, int8Options) : (batched, options);
-            var onlyPairs = AlternatingPasses(passes, [.. inputs.SelectMany(i => new Func<double>[] { () => RawOrt(model, images.Count, 8), () => FeaturizeFrom(mlContext, backbone, chosen, i.Data, i.Column, images.Count, steady) })])
-                .Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1])).ToList();
+            var onlyPairs = Paired(AlternatingPasses(passes, precision == Precision.Int8 ? PairsOf(int8Batched, int8Options) : PairsOf(batched, options)));
             Console.WriteLine();
-            Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
+            Console.WriteLine(machine);
             Console.WriteLine(Invariant($"{precision} alone, ResNet-50 at 224x224, {images.Count} JPEG files, {passes} passes, {timed}; each featurizer run against a raw run (batch 8, every core) just before it:"));
             for (var i = 0; i < inputs.Length; i++)
             {
@@ -92,10 +98,6 @@ internal static class Throughput
             return;
         }
 
-        var featurizers = inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, options, i.Data, i.Column, images.Count, steady)))
-            .Concat(inputs.Select(i => (Func<double>)(() => FeaturizeFrom(mlContext, backbone, int8Options, i.Data, i.Column, images.Count, steady))))
-            .ToList();
-        var pairedRaw = featurizers.Select((_, f) => (Func<double>)(() => RawOrt(f < inputs.Length ? batched : int8Batched, images.Count, 8))).ToList();
         Func<double>[] raws = [
             () => RawOrt(batched, images.Count, 1),
             () => RawOrt(batched, images.Count, 8),
@@ -103,16 +105,16 @@ internal static class Throughput
             () => RawOrtPerCore(batched, images.Count, 8),
             () => RawOrtPerCore(int8Batched, images.Count, 8),
         ];
-        var runs = AlternatingPasses(passes, [.. raws, .. featurizers.SelectMany((featurize, f) => new[] { pairedRaw[f], featurize })]);
+        var runs = AlternatingPasses(passes, [.. raws, .. PairsOf(batched, options), .. PairsOf(int8Batched, int8Options)]);
         var (raw1, raw8, rawInt8, perCore, perCoreInt8) = (MedianOf(runs[0]), MedianOf(runs[1]), MedianOf(runs[2]), MedianOf(runs[3]), MedianOf(runs[4]));
-        var pairs = runs[raws.Length..].Chunk(2).Select(pair => (Raw: pair[0], Ours: pair[1])).ToList();
+        var pairs = Paired(runs[raws.Length..]);
         var featurized = pairs.Select(pair => MedianOf(pair.Ours)).ToArray();
         var paired = pairs.Select(pair => PairedRatio(pair.Raw, pair.Ours)).ToArray();
         var ours = featurized[..inputs.Length];
         var oursInt8 = featurized[inputs.Length..];
         var stock = StockPipeline(mlContext, data, single, images.Count, passes);
         Console.WriteLine();
-        Console.WriteLine(Invariant($"Machine: {BenchProcess.CpuName()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, ONNX Runtime {typeof(InferenceSession).Assembly.GetName().Version}"));
+        Console.WriteLine(machine);
         Console.WriteLine(Invariant($"Throughput, ResNet-50 at 224x224, {images.Count} JPEG files, {Environment.ProcessorCount} threads, medians of {passes} passes (images/s), {timed}:"));
         Console.WriteLine();
         Console.WriteLine("| pipeline | images/s | vs raw ONNX Runtime, same graph, batch 8 |");

@@ -85,7 +85,9 @@ internal static class Throughput
 
         if (only is { } precision)
         {
-            var onlyPairs = Paired(AlternatingPasses(passes, precision == Precision.Int8 ? PairsOf(int8Batched, int8Options) : PairsOf(batched, options)));
+            var onlyModel = precision == Precision.Int8 ? int8Batched : batched;
+            var onlyPairs = Paired(AlternatingPasses(passes, PairsOf(onlyModel, precision == Precision.Int8 ? int8Options : options)));
+            var perCoreAndRaw = Alternating(5, [() => RawOrtPerCore(onlyModel, images.Count, 8), () => RawOrt(onlyModel, images.Count, 8)]);
             Console.WriteLine();
             Console.WriteLine(machine);
             Console.WriteLine(Invariant($"{precision} alone, ResNet-50 at 224x224, {images.Count} JPEG files, {passes} passes, {timed}; each featurizer run against a raw run (batch 8, every core) just before it:"));
@@ -95,6 +97,7 @@ internal static class Throughput
                 Console.WriteLine(Invariant($"  from {inputs[i].Name}: raw {MedianOf(rawRates):F1}, featurizer {MedianOf(ourRates):F1} images/s (medians); paired ratio {PairedRatio(rawRates, ourRates)}; ratios {string.Join(" ", ourRates.Zip(rawRates, (o, r) => (o / r).ToString("F2", CultureInfo.InvariantCulture)))}"));
             }
 
+            Console.WriteLine(ArithmeticBounds(images, 5, (precision == Precision.Int8 ? "int8" : "float32", perCoreAndRaw[0], perCoreAndRaw[1])));
             return;
         }
 
@@ -143,6 +146,29 @@ internal static class Throughput
         var (firstFloat, laterFloat) = FirstRuns(batched, 8);
         var (firstInt8, laterInt8) = FirstRuns(int8Batched, 8);
         Console.WriteLine(Invariant($"A new single-threaded session's first batch of 8 on each core at once, then the mean of the next three: float32 {firstFloat:F0} then {laterFloat:F0} ms, int8 {firstInt8:F0} then {laterInt8:F0} ms."));
+        Console.WriteLine(ArithmeticBounds(images, passes, ("float32", perCore, raw8), ("int8", perCoreInt8, rawInt8)));
+    }
+
+    /// <summary>
+    /// The most the featurizer can reach by arithmetic, for each precision: each core runs the network (one single-threaded
+    /// run per core, <c>PerCore</c> images/s on all of them) and preprocesses every photo it runs (a JPEG file to its tensor,
+    /// measured here on one core), so it reaches at most network / (network + preprocessing) of that run, and that times
+    /// PerCore / Raw of the 2-thread raw run that the table's ratios divide by. A ratio near its bound is the arithmetic;
+    /// one well below it is a stall.
+    /// </summary>
+    /// <param name="images">The photos whose preprocessing is timed.</param>
+    /// <param name="networkPasses">How many passes the network figures are medians of.</param>
+    /// <param name="networks">Each precision's images/s, one single-threaded run per core and one 2-thread run.</param>
+    private static string ArithmeticBounds(IReadOnlyList<string> images, int networkPasses, params (string Precision, double PerCore, double Raw)[] networks)
+    {
+        var preprocessing = PreprocessingCost.FileToTensorMilliseconds(images, 5);
+        var bounds = networks.Select(n =>
+        {
+            var network = Environment.ProcessorCount * 1000 / n.PerCore;
+            var bound = network / (network + preprocessing);
+            return Invariant($"{n.Precision} at most {bound:F2} of one single-threaded run per core ({network:F1} ms of network a photo on a core) and {bound * n.PerCore / n.Raw:F2} of the 2-thread raw run (which ran at {n.Raw / n.PerCore:F2} of one run per core, {n.Raw:F1} against {n.PerCore:F1} images/s, medians of {networkPasses} passes)");
+        });
+        return Invariant($"Bound by arithmetic, a JPEG file to its tensor taking {preprocessing:F2} ms on one core (median of 5 passes over these photos): {string.Join("; ", bounds)}.");
     }
 
     /// <summary>Featurizes <paramref name="count"/> images, printing the working set every 1,000 and the peak.</summary>

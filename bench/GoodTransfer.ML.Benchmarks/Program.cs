@@ -16,7 +16,8 @@ using static BenchProcess;
 //                                                  first Fit's conversion time, in one run; with --steady each
 //                                                  featurizer is timed on its second pass (its session warm); with
 //                                                  --precision Int8 (or Float32) only that precision's pairs of a raw
-//                                                  run and a featurizer run, for many passes (--passes 40)
+//                                                  run and a featurizer run, for many passes (--passes 40); last,
+//                                                  the bound by arithmetic (preprocessing against the network)
 //   ... -- --soak 10000 [--checkpoint small.pth]   working set while featurizing that many images
 //   ... -- --second-fit [--runs 5]                 a first Fit from a local mirror (download, conversion), then
 //                                                  second Fits in fresh processes and in the same process, each

@@ -153,12 +153,12 @@ internal static class Throughput
     /// The most the featurizer can reach by arithmetic, for each precision: each core runs the network (one single-threaded
     /// run per core, <c>PerCore</c> images/s on all of them) and preprocesses every photo it runs (a JPEG file to its tensor,
     /// measured here on one core), so it reaches at most network / (network + preprocessing) of that run, and that times
-    /// PerCore / Raw of the 2-thread raw run that the table's ratios divide by. A ratio near its bound is the arithmetic;
+    /// PerCore / Raw of the raw run on every core that the table's ratios divide by. A ratio near its bound is the arithmetic;
     /// one well below it is a stall.
     /// </summary>
     /// <param name="images">The photos whose preprocessing is timed.</param>
     /// <param name="networkPasses">How many passes the network figures are medians of.</param>
-    /// <param name="networks">Each precision's images/s, one single-threaded run per core and one 2-thread run.</param>
+    /// <param name="networks">Each precision's images/s, one single-threaded run per core and one run on every core.</param>
     private static string ArithmeticBounds(IReadOnlyList<string> images, int networkPasses, params (string Precision, double PerCore, double Raw)[] networks)
     {
         var preprocessing = PreprocessingCost.FileToTensorMilliseconds(images, 5);
@@ -166,7 +166,7 @@ internal static class Throughput
         {
             var network = Environment.ProcessorCount * 1000 / n.PerCore;
             var bound = network / (network + preprocessing);
-            return Invariant($"{n.Precision} at most {bound:F2} of one single-threaded run per core ({network:F1} ms of network a photo on a core) and {bound * n.PerCore / n.Raw:F2} of the 2-thread raw run (which ran at {n.Raw / n.PerCore:F2} of one run per core, {n.Raw:F1} against {n.PerCore:F1} images/s, medians of {networkPasses} passes)");
+            return Invariant($"{n.Precision} at most {bound:F2} of one single-threaded run per core ({network:F1} ms of network a photo on a core) and {bound * n.PerCore / n.Raw:F2} of the raw run on every core (which ran at {n.Raw / n.PerCore:F2} of one run per core, {n.Raw:F1} against {n.PerCore:F1} images/s, medians of {networkPasses} passes)");
         });
         return Invariant($"Bound by arithmetic, a JPEG file to its tensor taking {preprocessing:F2} ms on one core (median of 5 passes over these photos): {string.Join("; ", bounds)}.");
     }

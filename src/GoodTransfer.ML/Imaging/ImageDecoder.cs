@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Microsoft.ML.Data;
 using SkiaSharp;
@@ -65,6 +66,7 @@ internal static class ImageDecoder
     /// <param name="image">The image; it is read, not disposed.</param>
     /// <param name="source">What error messages call the image.</param>
     /// <exception cref="InvalidImageException">The image's pixel format is not BGRA or RGBA, or it is too large.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RgbImage FromMLImage(MLImage image, string source)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -129,6 +131,7 @@ internal static class ImageDecoder
     }
 
     /// <summary>RGBA to RGB. Four pixels at a time with one byte shuffle, then one by one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {
         var pixelCount = rgb.Length / 3;

@@ -15,16 +15,7 @@ internal static class PreprocessingCost
         var encoded = photos.Select(File.ReadAllBytes).ToList();
         var tensor = new float[TorchvisionTransform.ImageNet.TensorLength];
         var decoded = encoded.Select((bytes, i) => ImageDecoder.Decode(bytes, photos[i])).ToList();
-        double Time(Action<int> step) => Enumerable.Range(0, passes + 1).Select(_ =>
-        {
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < photos.Count; i++)
-            {
-                step(i);
-            }
-
-            return clock.Elapsed.TotalMilliseconds / photos.Count;
-        }).Skip(1).Order().ElementAt(passes / 2);
+        double Time(Action<int> step) => MillisecondsPerPhoto(photos.Count, passes, step);
 
         var decode = Time(i => ImageDecoder.Decode(encoded[i], photos[i]));
         var decodeSkia = Time(i =>
@@ -55,17 +46,20 @@ internal static class PreprocessingCost
     public static double FileToTensorMilliseconds(IReadOnlyList<string> photos, int passes)
     {
         var tensor = new float[TorchvisionTransform.ImageNet.TensorLength];
-        return BenchProcess.Median(Enumerable.Range(0, passes + 1).Select(_ =>
-        {
-            var clock = Stopwatch.StartNew();
-            foreach (var photo in photos)
-            {
-                TorchvisionTransform.ImageNet.FileToTensor(photo, tensor);
-            }
-
-            return clock.Elapsed.TotalMilliseconds / photos.Count;
-        }).Skip(1).ToList());
+        return MillisecondsPerPhoto(photos.Count, passes, i => TorchvisionTransform.ImageNet.FileToTensor(photos[i], tensor));
     }
+
+    /// <summary>Milliseconds a photo of <paramref name="step"/> over photos 0 .. count - 1: the median of <paramref name="passes"/> passes, after one that is not counted.</summary>
+    private static double MillisecondsPerPhoto(int count, int passes, Action<int> step) => BenchProcess.Median(Enumerable.Range(0, passes + 1).Select(_ =>
+    {
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            step(i);
+        }
+
+        return clock.Elapsed.TotalMilliseconds / count;
+    }).Skip(1));
 
     /// <summary>Images per second of file to tensor on every core (Parallel.For), as the featurizer preprocesses.</summary>
     public static double ParallelImagesPerSecond(IReadOnlyList<string> photos) =>

@@ -15,6 +15,9 @@ internal static class Throughput
     private const int Size = 224;
     private const int TensorLength = 3 * Size * Size;
 
+    /// <summary>Passes of the preprocessing that the bound is timed over, and of the raw runs a <c>--precision</c> run adds for it.</summary>
+    private const int BoundPasses = 5;
+
     /// <summary>
     /// Prints, from one process: images per second (medians of <paramref name="passes"/> passes over
     /// <paramref name="images"/>) of the featurizer, raw ONNX Runtime on the same graph, the stock ML.NET
@@ -85,9 +88,9 @@ internal static class Throughput
 
         if (only is { } precision)
         {
-            var onlyModel = precision == Precision.Int8 ? int8Batched : batched;
-            var onlyPairs = Paired(AlternatingPasses(passes, PairsOf(onlyModel, precision == Precision.Int8 ? int8Options : options)));
-            var perCoreAndRaw = Alternating(5, [() => RawOrtPerCore(onlyModel, images.Count, 8), () => RawOrt(onlyModel, images.Count, 8)]);
+            var (onlyModel, onlyOptions, label) = precision == Precision.Int8 ? (int8Batched, int8Options, "int8") : (batched, options, "float32");
+            var onlyPairs = Paired(AlternatingPasses(passes, PairsOf(onlyModel, onlyOptions)));
+            var perCoreAndRaw = Alternating(BoundPasses, [() => RawOrtPerCore(onlyModel, images.Count, 8), () => RawOrt(onlyModel, images.Count, 8)]);
             Console.WriteLine();
             Console.WriteLine(machine);
             Console.WriteLine(Invariant($"{precision} alone, ResNet-50 at 224x224, {images.Count} JPEG files, {passes} passes, {timed}; each featurizer run against a raw run (batch 8, every core) just before it:"));
@@ -97,7 +100,7 @@ internal static class Throughput
                 Console.WriteLine(Invariant($"  from {inputs[i].Name}: raw {MedianOf(rawRates):F1}, featurizer {MedianOf(ourRates):F1} images/s (medians); paired ratio {PairedRatio(rawRates, ourRates)}; ratios {string.Join(" ", ourRates.Zip(rawRates, (o, r) => (o / r).ToString("F2", CultureInfo.InvariantCulture)))}"));
             }
 
-            Console.WriteLine(ArithmeticBounds(images, 5, (precision == Precision.Int8 ? "int8" : "float32", perCoreAndRaw[0], perCoreAndRaw[1])));
+            Console.WriteLine(ArithmeticBounds(images, BoundPasses, (label, perCoreAndRaw[0], perCoreAndRaw[1])));
             return;
         }
 
@@ -161,14 +164,14 @@ internal static class Throughput
     /// <param name="networks">Each precision's images/s, one single-threaded run per core and one run on every core.</param>
     private static string ArithmeticBounds(IReadOnlyList<string> images, int networkPasses, params (string Precision, double PerCore, double Raw)[] networks)
     {
-        var preprocessing = PreprocessingCost.FileToTensorMilliseconds(images, 5);
+        var preprocessing = PreprocessingCost.FileToTensorMilliseconds(images, BoundPasses);
         var bounds = networks.Select(n =>
         {
             var network = Environment.ProcessorCount * 1000 / n.PerCore;
             var bound = network / (network + preprocessing);
             return Invariant($"{n.Precision} at most {bound:F2} of one single-threaded run per core ({network:F1} ms of network a photo on a core) and {bound * n.PerCore / n.Raw:F2} of the raw run on every core (which ran at {n.Raw / n.PerCore:F2} of one run per core, {n.Raw:F1} against {n.PerCore:F1} images/s, medians of {networkPasses} passes)");
         });
-        return Invariant($"Bound by arithmetic, a JPEG file to its tensor taking {preprocessing:F2} ms on one core (median of 5 passes over these photos): {string.Join("; ", bounds)}.");
+        return Invariant($"Bound by arithmetic, a JPEG file to its tensor taking {preprocessing:F2} ms on one core (median of {BoundPasses} passes over these photos): {string.Join("; ", bounds)}.");
     }
 
     /// <summary>Featurizes <paramref name="count"/> images, printing the working set every 1,000 and the peak.</summary>
